@@ -1,0 +1,88 @@
+import type { ResolvedBucket } from './config/types.js'
+
+/**
+ * What the runtime may pass as the handler's second argument. Every field is
+ * optional, and unknown shapes are tolerated: `Bun.serve` passes its server object,
+ * `Deno.serve` a `ServeHandlerInfo`, Next.js `{ params }`.
+ */
+export interface HandlerContext {
+  /** The client's IP address, used by IP filters, rate limits and logs. */
+  clientIp?: string
+  /** Keeps background work (cache writes) alive after the response is sent (Vercel, Workers). */
+  waitUntil?: (promise: Promise<unknown>) => void
+  /**
+   * The fetch to reach S3 with, when the runtime's global one is unsuitable (Node's
+   * decodes `Content-Encoding`). The Node adapter passes one. Not named `fetch`,
+   * because Bun passes its server object here, whose `fetch` calls this handler.
+   */
+  originFetch?: (input: string, init: RequestInit) => Promise<Response>
+}
+
+/** A Web-standard fetch handler; what `createYatagarasu` and `compose` return. */
+export type FetchHandler = (request: Request, context?: HandlerContext) => Promise<Response>
+
+/** Cache outcome reported in `X-Cache`. */
+export type CacheStatus = 'HIT' | 'MISS' | 'BYPASS'
+
+/**
+ * The per-request state shared by the middlewares. Routing fills `bucket` and `key`;
+ * later middlewares read them. User middlewares can keep their own data in `state`.
+ */
+export interface RequestContext {
+  readonly request: Request
+  /** The request URL, parsed once. Middlewares may remove parameters (e.g. a query token). */
+  url: URL
+  readonly method: string
+  requestId: string
+  readonly clientIp: string | undefined
+  /** Schedules background work; uses the runtime's `waitUntil` when given. */
+  readonly waitUntil: (promise: Promise<unknown>) => void
+  /** The runtime's fetch for S3, if it gave one (see {@link HandlerContext.originFetch}). */
+  readonly originFetch: HandlerContext['originFetch']
+  /** `performance.now()` when the request arrived. */
+  readonly startTime: number
+  /** Milliseconds spent per phase, e.g. `{ s3: 12.5 }`, for logs and metrics. */
+  readonly timings: Record<string, number>
+  /** The routed bucket, set by the routing middleware. */
+  bucket?: ResolvedBucket
+  /** The decoded S3 object key, set by the routing middleware. */
+  key?: string
+  /** Verified JWT claims, set by the auth middleware. */
+  claims?: Record<string, unknown>
+  /** Set by the cache middleware. */
+  cacheStatus?: CacheStatus
+  /** Free-form state for user middlewares. */
+  readonly state: Map<string | symbol, unknown>
+}
+
+/** Awaits the rest of the chain. */
+export type Next = () => Promise<Response>
+
+/**
+ * A middleware handles a request or passes it on with `next()`, and may change the
+ * response on the way back. Throw an `HttpError` to answer with an error.
+ */
+export type Middleware = (ctx: RequestContext, next: Next) => Promise<Response>
+
+export function createContext(request: Request, runtime: HandlerContext | undefined): RequestContext {
+  const clientIp = typeof runtime?.clientIp === 'string' ? runtime.clientIp : undefined
+  const waitUntil = typeof runtime?.waitUntil === 'function' ? runtime.waitUntil.bind(runtime) : runDetached
+  const originFetch = typeof runtime?.originFetch === 'function' ? runtime.originFetch : undefined
+  return {
+    request,
+    url: new URL(request.url),
+    method: request.method,
+    requestId: crypto.randomUUID(),
+    clientIp,
+    waitUntil,
+    originFetch,
+    startTime: performance.now(),
+    timings: {},
+    state: new Map(),
+  }
+}
+
+/** Without a runtime `waitUntil`, background work runs on its own; its failure must not crash the process. */
+function runDetached(promise: Promise<unknown>): void {
+  promise.catch(() => {})
+}

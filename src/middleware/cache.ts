@@ -1,0 +1,9 @@
+import type { ResolvedConfig, YatagarasuConfig } from '../config/types.js'
+import type { Middleware } from '../context.js'
+
+/** TODO(cache issue): the cache decision logic. Pass-through until then (cache config is refused). */
+export function cache(_config: YatagarasuConfig | ResolvedConfig): Middleware {
+  return async function cacheMiddleware(_ctx, next) {
+    return next()
+  }
+}

@@ -1,0 +1,40 @@
+import type { ResolvedConfig, YatagarasuConfig } from '../config/types.js'
+import { resolveConfig } from '../config/resolve.js'
+import type { Middleware } from '../context.js'
+import { BadRequestError, NotFoundError } from '../errors.js'
+import type { KeyProblem } from '../routing/object-key.js'
+import { createRouteTable } from '../routing/route-table.js'
+
+const KEY_PROBLEM_MESSAGES: Record<KeyProblem, string> = {
+  encoding: 'The path is not valid percent-encoded UTF-8',
+  'dot-segment': "The object key must not contain '.' or '..' segments",
+  nul: 'The object key must not contain NUL characters',
+  'too-long': 'The object key is longer than 1024 bytes',
+}
+
+/**
+ * Routes a request to a bucket by the longest matching path prefix (after removing
+ * `basePath`) and sets `ctx.bucket` and `ctx.key`. Paths that match no bucket, or name
+ * no object (`/cdn`, `/cdn/`), are 404 — a bucket listing is never reachable. Keys
+ * that decode to `.`/`..` segments, NUL or invalid UTF-8 are 400.
+ */
+export function routing(config: YatagarasuConfig | ResolvedConfig): Middleware {
+  const table = createRouteTable(resolveConfig(config))
+  return async function routingMiddleware(ctx, next) {
+    const match = table.match(ctx.url.pathname)
+    switch (match.kind) {
+      case 'object':
+        ctx.bucket = match.bucket
+        ctx.key = match.key
+        return next()
+      case 'bad-key':
+        if (match.bucket) ctx.bucket = match.bucket
+        throw new BadRequestError(KEY_PROBLEM_MESSAGES[match.problem])
+      case 'empty-key':
+        ctx.bucket = match.bucket
+        throw new NotFoundError('No object key in the path')
+      case 'no-bucket':
+        throw new NotFoundError('No bucket is configured for this path')
+    }
+  }
+}
