@@ -8,11 +8,14 @@ import { jwtAuth } from './middleware/jwt-auth.js'
 import { readOnly } from './middleware/read-only.js'
 import { requestId } from './middleware/request-id.js'
 import { routing } from './middleware/routing.js'
+import { consoleLogger, type Logger } from './logger.js'
 import { s3Origin, type S3OriginOptions } from './middleware/s3-origin.js'
 
 export interface YatagarasuOptions {
   /** See {@link S3OriginOptions.fetch}. */
   fetch?: S3OriginOptions['fetch']
+  /** Receives what clients must not see (JWKS and cache store failures, ...). Default: {@link consoleLogger}. */
+  logger?: Logger
 }
 
 /**
@@ -32,13 +35,14 @@ export interface YatagarasuOptions {
  */
 export function createYatagarasu(config: YatagarasuConfig, options: YatagarasuOptions = {}): FetchHandler {
   const resolved = resolveConfig(config)
+  const logger = options.logger ?? consoleLogger
   return compose(
     requestId(),
     errorMapping(),
     routing(resolved),
     readOnly(),
-    jwtAuth(resolved),
-    cache(resolved),
+    jwtAuth(resolved, { logger }),
+    cache(resolved, { logger }),
     s3Origin(resolved, options.fetch ? { fetch: options.fetch } : {}),
   )
 }

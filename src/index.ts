@@ -7,6 +7,7 @@ export { routing } from './middleware/routing.js'
 export { readOnly, ALLOWED_METHODS } from './middleware/read-only.js'
 export { s3Origin, type S3OriginOptions } from './middleware/s3-origin.js'
 export type { FetchFunction } from './s3/s3-client.js'
+export { consoleLogger, silentLogger, type Logger } from './logger.js'
 export { resolveConfig } from './config/resolve.js'
 export { parseSize } from './config/size.js'
 export type {
