@@ -16,6 +16,12 @@ export interface HandlerContext {
    * because Bun passes its server object here, whose `fetch` calls this handler.
    */
   originFetch?: (input: string, init: RequestInit) => Promise<Response>
+  /**
+   * The request path exactly as received, before URL normalisation. `new Request()`
+   * resolves `..` and `%2E%2E` segments away; with the raw path the router can refuse
+   * them (400) as the contract requires. Server adapters pass it.
+   */
+  rawPath?: string
 }
 
 /** A Web-standard fetch handler; what `createYatagarasu` and `compose` return. */
@@ -39,6 +45,8 @@ export interface RequestContext {
   readonly waitUntil: (promise: Promise<unknown>) => void
   /** The runtime's fetch for S3, if it gave one (see {@link HandlerContext.originFetch}). */
   readonly originFetch: HandlerContext['originFetch']
+  /** See {@link HandlerContext.rawPath}. */
+  readonly rawPath: string | undefined
   /** `performance.now()` when the request arrived. */
   readonly startTime: number
   /** Milliseconds spent per phase, e.g. `{ s3: 12.5 }`, for logs and metrics. */
@@ -68,6 +76,7 @@ export function createContext(request: Request, runtime: HandlerContext | undefi
   const clientIp = typeof runtime?.clientIp === 'string' ? runtime.clientIp : undefined
   const waitUntil = typeof runtime?.waitUntil === 'function' ? runtime.waitUntil.bind(runtime) : runDetached
   const originFetch = typeof runtime?.originFetch === 'function' ? runtime.originFetch : undefined
+  const rawPath = typeof runtime?.rawPath === 'string' ? runtime.rawPath : undefined
   return {
     request,
     url: new URL(request.url),
@@ -76,6 +85,7 @@ export function createContext(request: Request, runtime: HandlerContext | undefi
     clientIp,
     waitUntil,
     originFetch,
+    rawPath,
     startTime: performance.now(),
     timings: {},
     state: new Map(),

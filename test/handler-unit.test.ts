@@ -260,6 +260,20 @@ describe('read-only safety', () => {
     expect(seen).toHaveLength(0)
   })
 
+  it.each(['/cdn/../cdn/k', '/cdn/%2E%2E/cdn/k', '/cdn/.%2e/cdn/k', '/cdn/./k', '/cdn/%2e/k', '/cdn/a/..?x=1'])(
+    'raw path %s (resolved away by URL parsing) is 400 when the adapter gives the raw path',
+    async (rawPath) => {
+      const response = await handler(new Request(`http://proxy.test${rawPath}`), { rawPath })
+      expect(response.status).toBe(400)
+      expect(seen).toHaveLength(0)
+    },
+  )
+
+  it('a raw path with dots inside names is fine', async () => {
+    const rawPath = '/cdn/a..b/.hidden/x.'
+    expect((await handler(new Request(`http://proxy.test${rawPath}`), { rawPath })).status).toBe(200)
+  })
+
   it('a HEAD error has headers but no body', async () => {
     const response = await get('/nope/k', { method: 'HEAD' })
     expect(response.status).toBe(404)

@@ -2,7 +2,7 @@ import type { ResolvedConfig, YatagarasuConfig } from '../config/types.js'
 import { resolveConfig } from '../config/resolve.js'
 import type { Middleware } from '../context.js'
 import { BadRequestError, NotFoundError } from '../errors.js'
-import type { KeyProblem } from '../routing/object-key.js'
+import { hasRawDotSegment, type KeyProblem } from '../routing/object-key.js'
 import { createRouteTable } from '../routing/route-table.js'
 
 const KEY_PROBLEM_MESSAGES: Record<KeyProblem, string> = {
@@ -21,6 +21,9 @@ const KEY_PROBLEM_MESSAGES: Record<KeyProblem, string> = {
 export function routing(config: YatagarasuConfig | ResolvedConfig): Middleware {
   const table = createRouteTable(resolveConfig(config))
   return async function routingMiddleware(ctx, next) {
+    if (ctx.rawPath !== undefined && hasRawDotSegment(ctx.rawPath)) {
+      throw new BadRequestError(KEY_PROBLEM_MESSAGES['dot-segment'])
+    }
     const match = table.match(ctx.url.pathname)
     switch (match.kind) {
       case 'object':

@@ -32,6 +32,16 @@ export function findKeyProblem(key: string): KeyProblem | undefined {
   return undefined
 }
 
+/**
+ * Whether a raw (still percent-encoded) path has a `.` or `..` segment in any of the
+ * spellings URL parsers resolve (`..`, `.%2e`, `%2E%2E`, ...), before the query.
+ */
+export function hasRawDotSegment(rawPath: string): boolean {
+  const end = rawPath.search(/[?#]/)
+  const path = end === -1 ? rawPath : rawPath.slice(0, end)
+  return path.split('/').some(isDotSegment)
+}
+
 function isDotSegment(part: string): boolean {
   let text = part
   // Three rounds cover double and triple encoding; anything deeper is not a dot segment
