@@ -67,6 +67,7 @@ function toWebStream(response: IncomingMessage): ReadableStream<Uint8Array> {
     {
       start(controller) {
         response.on('data', (chunk: Buffer) => {
+          if (settled) return // cancelled or failed: late chunks are dropped
           controller.enqueue(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength))
           if ((controller.desiredSize ?? 0) <= 0) response.pause()
         })
