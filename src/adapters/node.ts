@@ -9,7 +9,6 @@
  */
 import http, { type IncomingMessage, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
-import { Readable } from 'node:stream'
 import type { FetchHandler, HandlerContext } from '../context.js'
 import { nodeFetch } from './node-fetch.js'
 
@@ -27,17 +26,25 @@ export interface NodeServer {
   url: string
   /** The underlying `http.Server`, for tuning timeouts or listening to events. */
   server: http.Server
-  /** Stops accepting, waits for in-flight responses and background work, then resolves. */
+  /**
+   * Stops accepting, waits for in-flight responses and `waitUntil` work, closes the
+   * remaining (idle) connections, then resolves. Calling it again returns the same promise.
+   */
   close(): Promise<void>
 }
 
-type NodeListener = (req: IncomingMessage, res: ServerResponse) => void
+export type NodeListener = (req: IncomingMessage, res: ServerResponse) => void
 
-interface ListenerState {
+/** What `close()` waits for. */
+interface Tracker {
   inFlight: number
-  background: Set<Promise<unknown>>
-  idle: Array<() => void>
+  closing: boolean
+  background: Set<Promise<void>>
+  onIdle: (() => void) | undefined
 }
+
+const newTracker = (): Tracker => ({ inFlight: 0, closing: false, background: new Set(), onIdle: undefined })
+const noop = () => {}
 
 /**
  * Adapts a fetch handler to `http.createServer`. The handler gets the client IP, a
@@ -48,47 +55,44 @@ interface ListenerState {
  * http.createServer(toNodeListener(createYatagarasu(config))).listen(8080)
  */
 export function toNodeListener(handler: FetchHandler): NodeListener {
-  return createListener(handler, { inFlight: 0, background: new Set(), idle: [] })
+  return createListener(handler, newTracker())
 }
 
-function createListener(handler: FetchHandler, state: ListenerState): NodeListener {
-  const waitUntil = (promise: Promise<unknown>) => {
-    const tracked = promise.catch((error: unknown) => {
-      console.error(JSON.stringify({ level: 'error', message: 'background task failed', error: errorName(error) }))
-    })
-    state.background.add(tracked)
-    void tracked.finally(() => state.background.delete(tracked))
-  }
+function createListener(handler: FetchHandler, tracker: Tracker): NodeListener {
+  const waitUntil = (promise: Promise<unknown>) => track(tracker, promise)
 
   return function yatagarasuNodeListener(req, res) {
-    state.inFlight++
-    res.once('close', () => {
-      state.inFlight--
-      if (state.inFlight === 0) for (const resolve of state.idle.splice(0)) resolve()
-    })
+    tracker.inFlight++
     const abort = new AbortController()
-    // 'close' before the response finished means the client went away.
     res.once('close', () => {
+      // 'close' before the last byte was flushed: the client went away (or we broke
+      // the socket). Aborting the signal is what cancels the S3 request.
       if (!res.writableFinished) abort.abort()
+      if (--tracker.inFlight === 0 && tracker.onIdle) tracker.onIdle()
     })
-    const context: HandlerContext = {
-      clientIp: req.socket.remoteAddress,
-      waitUntil,
-      originFetch: nodeFetch,
-      rawPath: req.url ?? '/',
+
+    const target = req.url ?? '/'
+    if (target.charCodeAt(0) !== 47 /* '/' */) {
+      // Only origin-form targets: `*` and absolute-form would make a URL whose path
+      // differs from the raw path the router checks.
+      sendError(res, 400, 'BadRequest', 'Malformed request')
+      return
     }
     let request: Request
     try {
-      request = toRequest(req, abort.signal)
+      request = toRequest(req, target, abort.signal)
     } catch {
-      res.writeHead(400, { 'Content-Type': 'application/json; charset=utf-8' })
-      res.end(JSON.stringify({ error: { status: 400, code: 'BadRequest', message: 'Malformed request' } }))
+      sendError(res, 400, 'BadRequest', 'Malformed request')
       return
     }
-    handler(request, context).then(
-      (response) => sendResponse(req, res, response),
-      () => sendInternalError(res),
-    )
+    const context: HandlerContext = { clientIp: req.socket.remoteAddress, waitUntil, originFetch: nodeFetch, rawPath: target }
+    let pending: Promise<Response>
+    try {
+      pending = handler(request, context)
+    } catch (error) {
+      pending = Promise.reject(error)
+    }
+    pending.then((response) => sendResponse(req, res, response, tracker)).catch((error: unknown) => fail(res, error))
   }
 }
 
@@ -101,8 +105,8 @@ function createListener(handler: FetchHandler, state: ListenerState): NodeListen
  * await server.close()
  */
 export async function serve(handler: FetchHandler, options: ServeOptions = {}): Promise<NodeServer> {
-  const state: ListenerState = { inFlight: 0, background: new Set(), idle: [] }
-  const server = http.createServer(createListener(handler, state))
+  const tracker = newTracker()
+  const server = http.createServer(createListener(handler, tracker))
   const hostname = options.hostname ?? '127.0.0.1'
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject)
@@ -112,87 +116,187 @@ export async function serve(handler: FetchHandler, options: ServeOptions = {}): 
     })
   })
   const { port } = server.address() as AddressInfo
-  const host = hostname.includes(':') ? `[${hostname}]` : hostname
+  let closing: Promise<void> | undefined
   return {
-    url: `http://${host}:${port}`,
+    url: `http://${hostname.includes(':') ? `[${hostname}]` : hostname}:${port}`,
     server,
-    async close() {
-      const closed = new Promise<void>((resolve) => server.close(() => resolve()))
-      server.closeIdleConnections()
-      if (state.inFlight > 0) await new Promise<void>((resolve) => state.idle.push(resolve))
-      server.closeIdleConnections()
-      await Promise.all([...state.background])
-      await closed
-    },
+    close: () => (closing ??= shutdown(server, tracker)),
   }
 }
 
-function toRequest(req: IncomingMessage, signal: AbortSignal): Request {
-  const host = req.headers.host ?? 'localhost'
-  const protocol = (req.socket as { encrypted?: boolean }).encrypted ? 'https' : 'http'
-  const url = `${protocol}://${host}${req.url ?? '/'}`
+async function shutdown(server: http.Server, tracker: Tracker): Promise<void> {
+  // Responses sent from now on say `Connection: close`, so their sockets end with them.
+  tracker.closing = true
+  const closed = new Promise<void>((resolve) => server.close(() => resolve()))
+  server.closeIdleConnections()
+  // waitUntil work is registered during responses, and a busy keep-alive connection
+  // may still bring one more request: wait until both are quiet at the same time.
+  while (tracker.inFlight > 0 || tracker.background.size > 0) {
+    if (tracker.inFlight > 0) {
+      await new Promise<void>((resolve) => (tracker.onIdle = resolve))
+      tracker.onIdle = undefined
+    }
+    await Promise.all(tracker.background)
+  }
+  // Nothing is being answered: what is left is idle, or a request head that never
+  // completed. Neither may keep close() waiting.
+  server.closeAllConnections()
+  await closed
+}
+
+/** Tracks a `waitUntil` promise for `close()`. Failures are reported by name only: messages may hold secrets. */
+function track(tracker: Tracker, promise: Promise<unknown>): void {
+  const tracked: Promise<void> = Promise.resolve(promise).then(
+    () => {
+      tracker.background.delete(tracked)
+    },
+    (error: unknown) => {
+      tracker.background.delete(tracked)
+      logError('background task failed', error)
+    },
+  )
+  tracker.background.add(tracked)
+}
+
+// --- Request ---------------------------------------------------------------
+
+/** A Host value that cannot move the path: a name, IPv4 or bracketed IPv6, and an optional port. */
+const HOST = /^(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._-]+)(?::\d{1,5})?$/
+
+function toRequest(req: IncomingMessage, target: string, signal: AbortSignal): Request {
   const method = req.method ?? 'GET'
+  // One pass over the raw headers: keeps repeats, skips HTTP/2 pseudo-headers, finds Host.
   const headers = new Headers()
   const raw = req.rawHeaders
+  let host: string | undefined
   for (let i = 0; i < raw.length; i += 2) {
     const name = raw[i]!
-    if (name.charCodeAt(0) !== 58 /* ':' HTTP/2 pseudo-header */) headers.append(name, raw[i + 1]!)
+    if (name.charCodeAt(0) === 58 /* ':' */) continue
+    const value = raw[i + 1]!
+    headers.append(name, value)
+    if (name.length === 4 && host === undefined && name.toLowerCase() === 'host') host = value
   }
-  if (method === 'GET' || method === 'HEAD') return new Request(url, { method, headers, signal })
-  return new Request(url, {
-    method,
-    headers,
-    signal,
-    body: Readable.toWeb(req) as ReadableStream<Uint8Array>,
-    duplex: 'half',
-  } as RequestInit)
+  // A Host like `x/a/%2E%2E/b?` would otherwise become part of the URL's path.
+  if (host === undefined || !HOST.test(host)) host = socketHost(req)
+  const protocol = (req.socket as { encrypted?: boolean }).encrypted ? 'https' : 'http'
+  const url = `${protocol}://${host}${target}`
+  if (method === 'GET' || method === 'HEAD' || !hasBody(req)) return new Request(url, { method, headers, signal })
+  return new Request(url, { method, headers, signal, body: requestBody(req), duplex: 'half' } as RequestInit)
 }
 
-async function sendResponse(req: IncomingMessage, res: ServerResponse, response: Response): Promise<void> {
+function socketHost({ socket }: IncomingMessage): string {
+  const address = socket.localAddress ?? 'localhost'
+  return `${address.includes(':') ? `[${address}]` : address}:${socket.localPort ?? 80}`
+}
+
+function hasBody(req: IncomingMessage): boolean {
+  const length = req.headers['content-length']
+  return req.headers['transfer-encoding'] !== undefined || (length !== undefined && length !== '0')
+}
+
+/**
+ * The request body as a web stream that reads nothing until the handler reads it.
+ * A body nobody reads is left to Node, which discards it so the connection can be
+ * reused (`Readable.toWeb` would start reading at once and stall the connection).
+ */
+function requestBody(req: IncomingMessage): ReadableStream<Uint8Array> {
+  let controller!: ReadableStreamDefaultController<Uint8Array>
+  let listening = false
+  const onData = (chunk: Buffer) => {
+    controller.enqueue(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength))
+    if ((controller.desiredSize ?? 0) <= 0) req.pause()
+  }
+  const onEnd = () => {
+    detach()
+    controller.close()
+  }
+  const onError = (error: Error) => {
+    detach()
+    controller.error(error)
+  }
+  const onClose = () => onError(new Error('The request body was aborted'))
+  const detach = () => {
+    req.off('data', onData).off('end', onEnd).off('error', onError).off('close', onClose)
+  }
+  return new ReadableStream<Uint8Array>(
+    {
+      start(c) {
+        controller = c
+      },
+      pull() {
+        if (!listening) {
+          listening = true
+          req.on('data', onData).once('end', onEnd).once('error', onError).once('close', onClose)
+        }
+        req.resume()
+      },
+      cancel() {
+        detach()
+        req.resume() // discard the rest; the response can still be sent
+      },
+    },
+    { highWaterMark: 0 },
+  )
+}
+
+// --- Response --------------------------------------------------------------
+
+async function sendResponse(req: IncomingMessage, res: ServerResponse, response: Response, tracker: Tracker): Promise<void> {
+  const body = response.body
   if (res.destroyed) {
-    await response.body?.cancel().catch(() => {})
+    // The client left while the handler worked.
+    body?.cancel().catch(noop)
     return
   }
-  res.writeHead(response.status, response.statusText || undefined, responseHeaders(response.headers))
-  const body = response.body
-  // Node's write() always returns true for HEAD, so pumping a body would never wait:
-  // never read one.
-  if (body === null || req.method === 'HEAD') {
+  const headers = responseHeaders(response.headers)
+  if (tracker.closing) headers.push('connection', 'close')
+  try {
+    res.writeHead(response.status, response.statusText || undefined, headers)
+  } catch (error) {
+    // A header value Node refuses (e.g. a character above U+00FF): answered 500 by `fail`.
+    body?.cancel().catch(noop)
+    throw error
+  }
+  // Node discards the body of HEAD, 204 and 304 responses and its write() then always
+  // returns true: pumping one would never wait. Never read it.
+  if (body === null || req.method === 'HEAD' || response.status === 204 || response.status === 304) {
     res.end()
-    await body?.cancel().catch(() => {})
+    body?.cancel().catch(noop)
     return
   }
   const reader = body.getReader()
-  const onClose = () => {
-    reader.cancel().catch(() => {})
+  const cancel = () => {
+    reader.cancel().catch(noop)
   }
-  res.once('close', onClose)
+  // The client leaving cancels the body at once, even while we wait for a chunk.
+  res.once('close', cancel)
   try {
     for (;;) {
       const { done, value } = await reader.read()
-      if (done) break
+      if (done || res.destroyed) break
+      // No promise per chunk while the socket keeps up; a slow client pauses the read.
       if (!res.write(value)) await drained(res)
-      if (res.destroyed) return
     }
-    res.end()
+    if (!res.destroyed) res.end()
   } catch {
     // The body failed mid-way (S3 reset, idle timeout): the client must see an aborted
     // transfer, not a clean end.
     res.destroy()
   } finally {
-    res.off('close', onClose)
+    res.off('close', cancel)
+    // Destroyed before 'close' was emitted: cancel here rather than never.
+    if (res.destroyed) cancel()
   }
 }
 
+/** Resolves on 'drain', or on 'close' when the client leaves instead. */
 function drained(res: ServerResponse): Promise<void> {
   return new Promise((resolve) => {
     const done = () => {
-      res.off('drain', done)
-      res.off('close', done)
+      res.off('drain', done).off('close', done)
       resolve()
     }
-    res.on('drain', done)
-    res.on('close', done)
+    res.on('drain', done).on('close', done)
   })
 }
 
@@ -206,16 +310,20 @@ function responseHeaders(headers: Headers): string[] {
   return out
 }
 
-function sendInternalError(res: ServerResponse): void {
-  if (res.headersSent) {
-    res.destroy()
-    return
-  }
-  const body = JSON.stringify({ error: { status: 500, code: 'InternalError', message: 'Internal error' } })
-  res.writeHead(500, { 'Content-Type': 'application/json; charset=utf-8', 'Content-Length': Buffer.byteLength(body) })
+/** The handler threw (it should not), or its Response could not be written. */
+function fail(res: ServerResponse, error: unknown): void {
+  if (res.destroyed) return // the client left; nothing to report
+  logError('request failed', error)
+  if (res.headersSent) res.destroy()
+  else sendError(res, 500, 'InternalError', 'Internal error')
+}
+
+function sendError(res: ServerResponse, status: number, code: string, message: string): void {
+  const body = JSON.stringify({ error: { status, code, message } })
+  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body) })
   res.end(body)
 }
 
-function errorName(error: unknown): string {
-  return error instanceof Error ? error.name : 'Error'
+function logError(message: string, error: unknown): void {
+  console.error(JSON.stringify({ level: 'error', message, error: error instanceof Error ? error.name : typeof error }))
 }

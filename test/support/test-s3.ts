@@ -1,227 +1,163 @@
 /**
- * A real S3-compatible server for integration tests: s3rver (which holds objects but
- * checks no signatures) behind a front that verifies every request's SigV4 signature
- * independently (test/support/sigv4-verify.ts), records what reached "S3", and can
- * serve chosen objects slowly.
+ * A real S3-compatible server for integration tests: s3rver (which stores objects but
+ * checks no signatures) behind a "front" that
+ *   - records every request that reached "S3", exactly as it arrived;
+ *   - verifies its SigV4 signature independently of aws4fetch (./sigv4-verify.ts) and
+ *     refuses it like S3 would (403 + XML error) when anything is off;
+ *   - streams s3rver's answer back with backpressure, counting the body bytes actually
+ *     written, noticing when the client (the proxy) hangs up, and optionally dripping
+ *     chosen objects slowly.
+ *
+ * s3rver facts checked for 3.7.1 (see the harness test):
+ *   - Keys are taken from the path and percent-decoded exactly once (koa-router's
+ *     decodeURIComponent). `+` stays `+` (no form decoding, same as S3); `%2B`, `%20`,
+ *     `%25`, UTF-8 and RFC 3986-encoded `()[]!*'` all round-trip. So does an unencoded
+ *     `+` or `(`, as on S3.
+ *   - It cannot hold every key S3 can: a key with an empty segment (`a//b`) gets 404 on
+ *     both PUT and GET (its route does not match), and it stores objects as files under
+ *     `path.join(bucket, ...key.split('/'))`, so `a/../b` would be the object `b` and
+ *     `../../x` would escape its directory. S3 treats all of these as literal keys.
+ *     Handled in the front, after verification (which always sees the real key): every
+ *     key segment that is empty, `.` or `..` is stored under an escaped name (see
+ *     `storageKey`), by `put()` and by forwarded requests alike. The mapping is
+ *     injective, so distinct S3 keys stay distinct objects; only s3rver's own listings
+ *     and error bodies show the escaped form.
+ *   - Key segments longer than 255 bytes fail there (file-name limit); S3 allows them.
+ *   - s3rver's own V4 "check" only looks up the access key id (it knows `S3RVER`) and
+ *     then trusts the request. The front renames the credential to `S3RVER` when
+ *     forwarding (see `upstreamHeaders`), so any `credentials` option works while
+ *     s3rver still sees a signed request (it refuses response-* overrides otherwise).
  */
 import { mkdtempSync, rmSync } from 'node:fs'
 import http, { type IncomingMessage, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { setTimeout as sleep } from 'node:timers/promises'
 import S3rver from 's3rver'
-import { canonicalS3Path, computeS3Signature, parseAmzDate, parseAuthorization } from './sigv4-verify.js'
-
-export const TEST_CREDENTIALS = {
-  accessKeyId: 'S3RVER',
-  secretAccessKey: 'test-secret-access-key-for-s3rver',
-} as const
+import { canonicalS3Path, decodePath, encodeRfc3986, verifyS3Request } from './sigv4-verify.js'
 
 export interface TestS3Options {
+  /** Created in s3rver; the region is what signatures for the bucket must be scoped to. */
   buckets: Array<{ name: string; region: string }>
+  /** What the proxy must sign with. Default: TEST_CREDENTIALS. */
   credentials?: { accessKeyId: string; secretAccessKey: string; sessionToken?: string }
+}
+
+export const TEST_CREDENTIALS: { accessKeyId: 'S3RVER'; secretAccessKey: string } = {
+  accessKeyId: 'S3RVER',
+  secretAccessKey: 'test-secret-access-key-for-s3rver',
 }
 
 export interface RecordedRequest {
   method: string
+  /** Exactly as on the wire, before any decoding (e.g. '/bucket/a%20b'). */
   rawPath: string
+  /** '' when none. */
   rawQuery: string
+  /** First path segment, decoded. */
   bucket: string | undefined
+  /** The rest of the path, percent-decoded once; undefined when there is none. */
   key: string | undefined
+  /** Lower-case names. */
   headers: Record<string, string>
   signature: 'valid' | 'invalid' | 'missing'
+  /** Why verification failed, if it did. */
   failure?: string
+  /** Status sent back. */
   status?: number
+  /** Body bytes written to the proxy's socket so far (updated live). */
   bytesSent: number
+  /** Resolves when the response ends, or the connection closes early (completed=false). */
   done: Promise<{ completed: boolean; bytesSent: number }>
 }
 
 export interface TestS3 {
+  /** 'http://127.0.0.1:PORT' — the verifying front, never s3rver directly. */
   endpoint: string
+  /** Every request that reached the front, in order. */
   requests: RecordedRequest[]
+  /** Stores an object straight into s3rver (not verified, not recorded), keeping its headers. */
   put(bucket: string, key: string, body: string | Uint8Array, headers?: Record<string, string>): Promise<void>
+  /** Serve this object's body slowly: chunkSize bytes every intervalMs. */
   throttle(bucket: string, key: string, opts: { chunkSize: number; intervalMs: number }): void
+  /** Clears `requests` (not objects). */
   reset(): void
   close(): Promise<void>
 }
 
-const MAX_CLOCK_SKEW_MS = 15 * 60 * 1000
-const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'transfer-encoding', 'upgrade', 'proxy-connection', 'te', 'trailer'])
+interface Pace {
+  chunkSize: number
+  intervalMs: number
+}
+
+/** Connection-level headers that a proxy must not pass on. */
+const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'te', 'trailer', 'transfer-encoding', 'upgrade'])
 
 export async function startTestS3(options: TestS3Options): Promise<TestS3> {
-  const credentials: NonNullable<TestS3Options['credentials']> = options.credentials ?? TEST_CREDENTIALS
+  const credentials = options.credentials ?? TEST_CREDENTIALS
   const regions = new Map(options.buckets.map((b) => [b.name, b.region]))
-  const directory = mkdtempSync(join(tmpdir(), 'yatagarasu-s3rver-'))
-  const s3rver = new S3rver({
-    address: '127.0.0.1',
-    port: 0,
-    silent: true,
-    directory,
-    configureBuckets: options.buckets.map((b) => ({ name: b.name })),
-  })
-  const { port: s3rverPort } = (await s3rver.run()) as AddressInfo
-  const upstreamAgent = new http.Agent({ keepAlive: true })
-  const throttled = new Map<string, { chunkSize: number; intervalMs: number }>()
+  const store = await startS3rver(options.buckets.map((b) => b.name))
+  const throttled = new Map<string, Pace>()
   const requests: RecordedRequest[] = []
 
-  async function verify(req: IncomingMessage, record: RecordedRequest, decodedPath: string): Promise<string | undefined> {
-    const auth = parseAuthorization(record.headers.authorization ?? '')
-    if (!auth) return 'malformed or missing Authorization'
-    if (auth.accessKeyId !== credentials.accessKeyId) return 'unknown access key'
-    if (auth.service !== 's3') return 'service is not s3'
-    const expectedRegion = record.bucket === undefined ? undefined : regions.get(record.bucket)
-    if (auth.region !== expectedRegion) return `region ${auth.region} is not the bucket's`
-    const amzDate = record.headers['x-amz-date'] ?? ''
-    const when = parseAmzDate(amzDate).getTime()
-    if (!Number.isFinite(when) || Math.abs(Date.now() - when) > MAX_CLOCK_SKEW_MS) return 'x-amz-date missing or skewed'
-    if (amzDate.slice(0, 8) !== auth.date) return 'credential date differs from x-amz-date'
-    if (!record.headers['x-amz-content-sha256']) return 'x-amz-content-sha256 missing'
-    if (!auth.signedHeaders.includes('host')) return 'host not signed'
-    if (credentials.sessionToken !== undefined) {
-      if (record.headers['x-amz-security-token'] !== credentials.sessionToken) return 'wrong session token'
-      if (!auth.signedHeaders.includes('x-amz-security-token')) return 'session token not signed'
-    }
-    const signedHeaders: Record<string, string> = {}
-    for (const name of auth.signedHeaders) {
-      const value = record.headers[name]
-      if (value === undefined) return `signed header ${name} missing`
-      signedHeaders[name] = value
-    }
-    const query: Record<string, string | string[]> = {}
-    for (const [name, value] of new URLSearchParams(record.rawQuery)) {
-      const existing = query[name]
-      query[name] = existing === undefined ? value : ([] as string[]).concat(existing, value)
-    }
-    const expected = await computeS3Signature({
-      method: req.method ?? 'GET',
-      canonicalPath: canonicalS3Path(decodedPath),
-      query,
-      headers: signedHeaders,
-      accessKeyId: credentials.accessKeyId,
-      secretAccessKey: credentials.secretAccessKey,
-      ...(credentials.sessionToken !== undefined && { sessionToken: credentials.sessionToken }),
-      region: auth.region,
-      amzDate,
-    })
-    return expected === auth.signature ? undefined : 'signature does not match'
-  }
-
-  const front = http.createServer((req, res) => {
-    const [rawPath = '/', rawQuery = ''] = (req.url ?? '/').split(/\?(.*)/s)
-    const decodedPath = safeDecodePath(rawPath)
-    const [bucket, ...keyParts] = (decodedPath ?? '').split('/').slice(1)
-    const headers: Record<string, string> = {}
-    for (const [name, value] of Object.entries(req.headers)) {
-      if (value !== undefined) headers[name] = Array.isArray(value) ? value.join(', ') : value
-    }
-    let settle!: (result: { completed: boolean; bytesSent: number }) => void
-    const record: RecordedRequest = {
-      method: req.method ?? 'GET',
-      rawPath,
-      rawQuery,
-      bucket: bucket || undefined,
-      key: keyParts.length > 0 ? keyParts.join('/') : undefined,
-      headers,
-      signature: headers.authorization ? 'invalid' : 'missing',
-      bytesSent: 0,
-      done: new Promise((resolve) => (settle = resolve)),
-    }
+  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const { record, settle } = recordRequest(req)
     requests.push(record)
     res.once('close', () => settle({ completed: res.writableFinished, bytesSent: record.bytesSent }))
-    req.resume()
 
-    void (async () => {
-      if (decodedPath === undefined) return sendError(res, record, 400, 'InvalidURI', 'bad encoding')
-      if (!headers.authorization) return sendError(res, record, 403, 'AccessDenied', 'unsigned request')
-      const failure = await verify(req, record, decodedPath)
-      if (failure !== undefined) {
-        record.failure = failure
-        return sendError(res, record, 403, 'SignatureDoesNotMatch', failure)
-      }
-      record.signature = 'valid'
-      forward(req, res, record, canonicalS3Path(decodedPath) + (rawQuery ? `?${rawQuery}` : ''))
-    })()
-  })
+    if (record.headers.authorization === undefined) {
+      req.resume()
+      return sendError(res, record, 403, 'AccessDenied', 'Access Denied (the request is not signed)')
+    }
+    const failure = await verifyS3Request(record, { credentials, regionOf: (bucket) => regions.get(bucket) })
+    if (failure !== undefined) {
+      record.failure = failure
+      req.resume()
+      return sendError(res, record, 403, 'SignatureDoesNotMatch', failure)
+    }
+    record.signature = 'valid'
+    const pace = record.bucket !== undefined && record.key !== undefined ? throttled.get(objectId(record.bucket, record.key)) : undefined
+    forward(req, res, record, pace)
+  }
 
-  function forward(req: IncomingMessage, res: ServerResponse, record: RecordedRequest, path: string) {
-    const headers: Record<string, string> = {}
-    for (const [name, value] of Object.entries(record.headers)) if (!HOP_BY_HOP.has(name)) headers[name] = value
-    const upstream = http.request({ host: '127.0.0.1', port: s3rverPort, method: req.method, path, headers, agent: upstreamAgent })
-    upstream.on('error', () => res.destroy())
+  /** Sends a verified request on to s3rver and streams its answer back. */
+  function forward(req: IncomingMessage, res: ServerResponse, record: RecordedRequest, pace: Pace | undefined) {
+    const path = s3rverPath(record.bucket ?? '', record.key) + (record.rawQuery ? `?${record.rawQuery}` : '')
+    const upstream = http.request({
+      host: '127.0.0.1',
+      port: store.port,
+      method: record.method,
+      path,
+      headers: upstreamHeaders(record.headers),
+      agent: store.agent,
+    })
+    // The proxy hung up: stop reading from s3rver too.
+    res.once('close', () => {
+      if (!res.writableFinished) upstream.destroy()
+    })
+    upstream.on('error', () => {
+      if (res.headersSent) res.destroy()
+      else sendError(res, record, 502, 'InternalError', 'test S3 backend (s3rver) failed')
+    })
     upstream.on('response', (s3res) => {
-      record.status = s3res.statusCode
-      const responseHeaders: Record<string, string | string[]> = {}
-      for (const [name, value] of Object.entries(s3res.headers)) {
-        if (value !== undefined && !HOP_BY_HOP.has(name)) responseHeaders[name] = value
-      }
-      res.writeHead(s3res.statusCode ?? 500, responseHeaders)
-      res.once('close', () => {
-        if (!res.writableFinished) s3res.destroy()
-      })
-      const pace = record.bucket && record.key !== undefined ? throttled.get(`${record.bucket}/${record.key}`) : undefined
-      if (pace && req.method === 'GET') drip(s3res, res, record, pace)
-      else {
-        s3res.on('data', (chunk: Buffer) => {
-          record.bytesSent += chunk.length
-        })
-        s3res.pipe(res)
-      }
+      record.status = s3res.statusCode ?? 502
+      res.writeHead(record.status, forwardedHeaders(s3res.headers))
+      void streamBody(s3res, res, record, pace)
     })
-    upstream.end()
+    req.pipe(upstream)
   }
 
-  /** Sends the body `chunkSize` bytes every `intervalMs`, stopping when the proxy hangs up. */
-  function drip(s3res: IncomingMessage, res: ServerResponse, record: RecordedRequest, pace: { chunkSize: number; intervalMs: number }) {
-    const parts: Buffer[] = []
-    s3res.on('data', (chunk: Buffer) => parts.push(chunk))
-    s3res.on('end', () => {
-      const body = Buffer.concat(parts)
-      let offset = 0
-      const timer = setInterval(() => {
-        if (res.destroyed) return clearInterval(timer)
-        const chunk = body.subarray(offset, offset + pace.chunkSize)
-        offset += chunk.length
-        record.bytesSent += chunk.length
-        res.write(chunk)
-        if (offset >= body.length) {
-          clearInterval(timer)
-          res.end()
-        }
-      }, pace.intervalMs)
-      res.once('close', () => clearInterval(timer))
-    })
-  }
-
+  const front = http.createServer((req, res) => void handle(req, res))
   await new Promise<void>((resolve) => front.listen(0, '127.0.0.1', resolve))
-  const endpoint = `http://127.0.0.1:${(front.address() as AddressInfo).port}`
 
   return {
-    endpoint,
+    endpoint: `http://127.0.0.1:${(front.address() as AddressInfo).port}`,
     requests,
-    async put(bucket, key, body, headers = {}) {
-      const data = typeof body === 'string' ? Buffer.from(body) : Buffer.from(body.buffer, body.byteOffset, body.byteLength)
-      await new Promise<void>((resolve, reject) => {
-        const req = http.request(
-          {
-            host: '127.0.0.1',
-            port: s3rverPort,
-            method: 'PUT',
-            path: `/${bucket}/${canonicalS3Path(key)}`,
-            headers: { ...headers, 'Content-Length': String(data.length), 'x-amz-content-sha256': 'UNSIGNED-PAYLOAD' },
-          },
-          (res) => {
-            res.resume()
-            res.on('end', () =>
-              res.statusCode === 200 ? resolve() : reject(new Error(`put ${bucket}/${key}: ${res.statusCode}`)),
-            )
-          },
-        )
-        req.on('error', reject)
-        req.end(data)
-      })
-    },
+    put: (bucket, key, body, headers = {}) => store.put(bucket, key, body, headers),
     throttle(bucket, key, opts) {
-      throttled.set(`${bucket}/${key}`, opts)
+      if (!(opts.chunkSize > 0) || !(opts.intervalMs >= 0)) throw new Error('throttle: chunkSize must be > 0, intervalMs >= 0')
+      throttled.set(objectId(bucket, key), { ...opts })
     },
     reset() {
       requests.length = 0
@@ -229,24 +165,215 @@ export async function startTestS3(options: TestS3Options): Promise<TestS3> {
     async close() {
       front.closeAllConnections()
       await new Promise<void>((resolve) => front.close(() => resolve()))
-      upstreamAgent.destroy()
-      await s3rver.close()
-      rmSync(directory, { recursive: true, force: true })
+      await store.close()
     },
   }
 }
 
-function safeDecodePath(rawPath: string): string | undefined {
-  try {
-    return rawPath.split('/').map(decodeURIComponent).join('/')
-  } catch {
-    return undefined
+function objectId(bucket: string, key: string): string {
+  return `${bucket}\u0000${key}`
+}
+
+/** Builds the record for a request as it arrived (nothing decoded but bucket and key). */
+function recordRequest(req: IncomingMessage) {
+  const target = req.url ?? '/'
+  const queryAt = target.indexOf('?')
+  const rawPath = queryAt === -1 ? target : target.slice(0, queryAt)
+  const rawQuery = queryAt === -1 ? '' : target.slice(queryAt + 1)
+  const { bucket, key } = splitBucketKey(rawPath)
+  const headers: Record<string, string> = {}
+  for (const [name, value] of Object.entries(req.headers)) {
+    if (value !== undefined) headers[name] = Array.isArray(value) ? value.join(', ') : value
   }
+  let settle!: (result: { completed: boolean; bytesSent: number }) => void
+  const record: RecordedRequest = {
+    method: req.method ?? 'GET',
+    rawPath,
+    rawQuery,
+    bucket,
+    key,
+    headers,
+    signature: headers.authorization === undefined ? 'missing' : 'invalid',
+    bytesSent: 0,
+    done: new Promise((resolve) => (settle = resolve)),
+  }
+  return { record, settle }
+}
+
+/** Path-style addressing: '/bucket/some/key' → bucket 'bucket', key 'some/key' (decoded). */
+function splitBucketKey(rawPath: string): { bucket: string | undefined; key: string | undefined } {
+  const decoded = decodePath(rawPath)
+  if (decoded === undefined) return { bucket: undefined, key: undefined }
+  const slash = decoded.indexOf('/', 1)
+  const bucket = slash === -1 ? decoded.slice(1) : decoded.slice(1, slash)
+  const key = slash === -1 ? '' : decoded.slice(slash + 1)
+  return { bucket: bucket || undefined, key: key || undefined }
+}
+
+/** Response headers, and request headers apart from Authorization: all but hop-by-hop ones. */
+function forwardedHeaders(headers: Record<string, string | string[] | undefined>): Record<string, string | string[]> {
+  const kept: Record<string, string | string[]> = {}
+  for (const [name, value] of Object.entries(headers)) {
+    if (value !== undefined && !HOP_BY_HOP.has(name)) kept[name] = value
+  }
+  return kept
+}
+
+/**
+ * The verified request's headers for s3rver. s3rver treats a request as authenticated
+ * (which it, like S3, requires for e.g. `response-content-type` overrides) only when the
+ * Authorization header names its one account, S3RVER; of a V4 header it checks nothing
+ * else. The real check happened in the front, so the credential is renamed to that
+ * account and any `credentials` can be used.
+ */
+function upstreamHeaders(headers: Record<string, string>): Record<string, string | string[]> {
+  const kept = forwardedHeaders(headers)
+  if (headers.authorization) kept.authorization = headers.authorization.replace(/Credential=[^/]*\//, 'Credential=S3RVER/')
+  return kept
+}
+
+/**
+ * Streams s3rver's body to the proxy. Backpressure both ways: the next chunk is read from
+ * s3rver only after the previous one was accepted, so a throttled or stalled client never
+ * makes the whole object sit in memory. Leaving the loop early destroys the s3rver stream.
+ */
+async function streamBody(source: IncomingMessage, res: ServerResponse, record: RecordedRequest, pace: Pace | undefined) {
+  const chunks: AsyncIterable<Buffer> = pace ? rechunk(source, pace.chunkSize) : source
+  let first = true
+  try {
+    for await (const chunk of chunks) {
+      // The first chunk goes out at once ("first byte early"); then one every intervalMs.
+      if (pace && !first) await sleep(pace.intervalMs)
+      first = false
+      if (res.destroyed) return
+      await write(res, chunk, record)
+    }
+    res.end()
+  } catch {
+    res.destroy()
+  }
+}
+
+/** Re-slices a stream into `size`-byte chunks, holding at most one chunk plus one read. */
+async function* rechunk(source: AsyncIterable<Buffer>, size: number): AsyncGenerator<Buffer> {
+  let pending: Buffer = Buffer.alloc(0)
+  for await (const chunk of source) {
+    pending = pending.length === 0 ? chunk : Buffer.concat([pending, chunk])
+    while (pending.length >= size) {
+      yield pending.subarray(0, size)
+      pending = pending.subarray(size)
+    }
+  }
+  if (pending.length > 0) yield pending
+}
+
+/**
+ * Writes one chunk and waits for room. `bytesSent` grows in the write callback, i.e. once
+ * the bytes were handed to the socket, not when they were merely queued.
+ */
+function write(res: ServerResponse, chunk: Buffer, record: RecordedRequest): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const hasRoom = res.write(chunk, (error) => {
+      if (!error) record.bytesSent += chunk.length
+    })
+    if (hasRoom) return resolve()
+    const onDrain = () => {
+      res.off('close', onClose)
+      resolve()
+    }
+    const onClose = () => {
+      res.off('drain', onDrain)
+      reject(new Error('client closed the connection'))
+    }
+    res.once('drain', onDrain)
+    res.once('close', onClose)
+  })
 }
 
 function sendError(res: ServerResponse, record: RecordedRequest, status: number, code: string, message: string) {
   record.status = status
-  const body = `<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>${code}</Code><Message>${message}</Message><RequestId>TESTS3REQUESTID</RequestId></Error>`
-  res.writeHead(status, { 'Content-Type': 'application/xml', 'Content-Length': Buffer.byteLength(body), 'x-amz-request-id': 'TESTS3REQUESTID' })
+  const body =
+    '<?xml version="1.0" encoding="UTF-8"?>\n' +
+    `<Error><Code>${code}</Code><Message>${escapeXml(message)}</Message><RequestId>TESTS3REQUEST</RequestId></Error>`
+  res.writeHead(status, {
+    'Content-Type': 'application/xml',
+    'Content-Length': Buffer.byteLength(body),
+    'x-amz-request-id': 'TESTS3REQUEST',
+  })
   res.end(body)
+}
+
+function escapeXml(text: string): string {
+  return text.replace(/[<>&'"]/g, (c) => `&#${c.charCodeAt(0)};`)
+}
+
+/** Marks a key segment s3rver cannot store as-is. A private-use character: never in real test keys. */
+const ESCAPE = '\uE000'
+
+/**
+ * The key under which s3rver stores the object S3 would store under `key`. Empty, `.` and
+ * `..` segments (which s3rver cannot route or would resolve as file paths) get the
+ * ESCAPE prefix; so do segments already starting with it, which keeps the mapping
+ * one-to-one. Every other key is unchanged.
+ */
+export function storageKey(key: string): string {
+  return key
+    .split('/')
+    .map((segment) => (segment === '' || segment === '.' || segment === '..' || segment.startsWith(ESCAPE) ? ESCAPE + segment : segment))
+    .join('/')
+}
+
+/** The s3rver path for a bucket and decoded key, each segment RFC 3986-encoded (s3rver decodes once). */
+function s3rverPath(bucket: string, key: string | undefined): string {
+  const bucketPath = `/${encodeRfc3986(bucket)}`
+  return key === undefined ? bucketPath : `${bucketPath}/${canonicalS3Path(storageKey(key))}`
+}
+
+/** s3rver on 127.0.0.1, a random port and a temp directory that close() removes. */
+async function startS3rver(buckets: string[]) {
+  const directory = mkdtempSync(join(tmpdir(), 'yatagarasu-s3rver-'))
+  const s3rver = new S3rver({
+    address: '127.0.0.1',
+    port: 0,
+    silent: true,
+    directory,
+    configureBuckets: buckets.map((name) => ({ name })),
+  })
+  const { port } = await s3rver.run()
+  const agent = new http.Agent({ keepAlive: true })
+
+  /** PUTs straight to s3rver: unsigned requests are accepted there. */
+  function put(bucket: string, key: string, body: string | Uint8Array, headers: Record<string, string>): Promise<void> {
+    const data = typeof body === 'string' ? Buffer.from(body) : Buffer.from(body.buffer, body.byteOffset, body.byteLength)
+    return new Promise((resolve, reject) => {
+      const req = http.request(
+        {
+          host: '127.0.0.1',
+          port,
+          method: 'PUT',
+          path: s3rverPath(bucket, key),
+          headers: { ...headers, 'Content-Length': String(data.length), 'x-amz-content-sha256': 'UNSIGNED-PAYLOAD' },
+          agent,
+        },
+        (res) => {
+          const parts: Buffer[] = []
+          res.on('data', (chunk: Buffer) => parts.push(chunk))
+          res.on('end', () => {
+            if (res.statusCode === 200) resolve()
+            else reject(new Error(`test S3 put ${bucket}/${key}: ${res.statusCode} ${Buffer.concat(parts).toString()}`))
+          })
+        },
+      )
+      req.on('error', reject)
+      req.end(data)
+    })
+  }
+
+  async function close() {
+    agent.destroy()
+    await s3rver.close()
+    rmSync(directory, { recursive: true, force: true })
+  }
+
+  return { port, agent, put, close }
 }
