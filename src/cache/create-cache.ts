@@ -1,0 +1,153 @@
+import { memoryStore } from '../stores/memory.js'
+import { bucketPrefix, cacheKey } from './keys.js'
+import type { CacheEntry, CacheStore } from './store.js'
+
+/** A bucket's cache settings, as a store factory receives them. */
+export interface CacheBucket {
+  /** The bucket's `name` in the config. */
+  readonly name: string
+  /** Seconds an entry is served. */
+  readonly ttl: number
+  /** The bucket's byte budget (`cache.maxSize`). */
+  readonly maxSize: number
+  /** The largest object stored (`cache.maxItemSize`). */
+  readonly maxItemSize: number
+}
+
+/** Makes the store of one bucket; called once per bucket (again if its `maxSize` changes). */
+export type CacheStoreFactory = (bucket: CacheBucket) => CacheStore
+
+export interface CreateCacheOptions {
+  /**
+   * Where entries live: one {@link CacheStore} shared by every bucket (keys carry the
+   * bucket name), or a factory making one per bucket. Default: a memory store per
+   * bucket holding at most that bucket's `maxSize` bytes.
+   *
+   * @example
+   * createCache({ store: (bucket) => tieredStore(memoryStore({ maxSize: bucket.maxSize }), redis) })
+   */
+  store?: CacheStore | CacheStoreFactory
+  /** The clock for TTLs, in milliseconds since the epoch (tests inject one). Default `Date.now`. */
+  now?: () => number
+}
+
+/** What {@link YatagarasuCache.purge} removes. */
+export type PurgeTarget =
+  /** One object: the bucket's `name` and the S3 key as routed (decoded, e.g. `img/a b.png`). */
+  | { bucket: string; key: string; prefix?: undefined }
+  /** Every object whose S3 key starts with `prefix` (e.g. `img/`). */
+  | { bucket: string; prefix: string; key?: undefined }
+  /** Every object of the bucket. */
+  | { bucket: string; key?: undefined; prefix?: undefined }
+
+/**
+ * The cache behind one or more handlers: its stores, and the fills in progress.
+ * Create it to purge from code, or to keep cached objects across handler re-creation
+ * (a config reload); otherwise each handler makes its own.
+ */
+export interface YatagarasuCache {
+  /**
+   * Removes cached objects: one key, a key prefix, or a whole bucket. Fills in progress
+   * for those keys are not stored when they complete. Resolves with the number of
+   * entries removed (for a tiered store, the larger count of its tiers).
+   * Rejects for a bucket this cache holds no store for, and for a prefix or bucket
+   * purge on a store without `deletePrefix`.
+   *
+   * @example
+   * await cache.purge({ bucket: 'cdn', key: 'logo.png' })
+   * await cache.purge({ bucket: 'cdn', prefix: 'img/' })
+   * await cache.purge({ bucket: 'cdn' })
+   */
+  purge(target: PurgeTarget): Promise<number>
+}
+
+/** The outcome of a fill, as requests waiting on it see it. */
+export type FlightResult =
+  | { readonly entry: CacheEntry }
+  /** `retry`: the fill failed or was cancelled, so one waiter may lead a new one. */
+  | { readonly entry?: undefined; readonly retry: boolean }
+
+/** A fill in progress (single-flight): one S3 request that other requests for the key wait on. */
+export interface Flight {
+  readonly result: Promise<FlightResult>
+  settle(result: FlightResult): void
+  /** Set by a purge: the result must not be stored. */
+  purged: boolean
+  /** The store write, once started; a purge waits for it so it can't land afterwards. */
+  writing: Promise<void> | undefined
+}
+
+/** What the cache middleware uses; kept off the public type. */
+export interface CacheInternals {
+  readonly now: () => number
+  readonly flights: Map<string, Flight>
+  storeFor(bucket: CacheBucket): CacheStore
+}
+
+const internals = new WeakMap<YatagarasuCache, CacheInternals>()
+
+/**
+ * Creates a cache to pass to `createYatagarasu(config, { cache })` (or to the `cache`
+ * middleware), and to purge from code.
+ *
+ * @example
+ * const cache = createCache()
+ * const handler = createYatagarasu(config, { cache })
+ * await cache.purge({ bucket: 'cdn', prefix: 'img/' })
+ */
+export function createCache(options: CreateCacheOptions = {}): YatagarasuCache {
+  const now = options.now ?? Date.now
+  const option = options.store
+  const shared = option !== undefined && typeof option !== 'function' ? option : undefined
+  const factory: CacheStoreFactory =
+    typeof option === 'function' ? option : (bucket) => memoryStore({ maxSize: bucket.maxSize, now })
+  const stores = new Map<string, { store: CacheStore; maxSize: number }>()
+  const flights = new Map<string, Flight>()
+
+  function storeFor(bucket: CacheBucket): CacheStore {
+    if (shared !== undefined) {
+      stores.set(bucket.name, { store: shared, maxSize: bucket.maxSize })
+      return shared
+    }
+    const existing = stores.get(bucket.name)
+    if (existing !== undefined && existing.maxSize === bucket.maxSize) return existing.store
+    const store = factory(bucket)
+    stores.set(bucket.name, { store, maxSize: bucket.maxSize })
+    return store
+  }
+
+  const cache: YatagarasuCache = {
+    async purge(target) {
+      const { bucket, key, prefix } = target
+      if (key !== undefined && prefix !== undefined) throw new TypeError('purge: give either key or prefix, not both')
+      const store = stores.get(bucket)?.store ?? shared
+      if (store === undefined) throw new Error(`purge: no cache is configured for bucket ${JSON.stringify(bucket)}`)
+      const storeKey = key !== undefined ? cacheKey(bucket, key) : bucketPrefix(bucket) + (prefix ?? '')
+      const writes: Promise<void>[] = []
+      for (const [flightKey, flight] of flights) {
+        if (key !== undefined ? flightKey !== storeKey : !flightKey.startsWith(storeKey)) continue
+        flight.purged = true
+        flights.delete(flightKey)
+        if (flight.writing !== undefined) writes.push(flight.writing)
+      }
+      await Promise.all(writes)
+      if (key !== undefined) return (await store.delete(storeKey)) ? 1 : 0
+      if (store.deletePrefix === undefined) throw new Error('purge: this cache store cannot remove entries by prefix')
+      return store.deletePrefix(storeKey)
+    },
+  }
+  internals.set(cache, { now, flights, storeFor })
+  return cache
+}
+
+export function cacheInternals(cache: YatagarasuCache): CacheInternals {
+  const found = internals.get(cache)
+  if (found === undefined) throw new TypeError('expected a cache made by createCache()')
+  return found
+}
+
+export function createFlight(): Flight {
+  let settle!: (result: FlightResult) => void
+  const result = new Promise<FlightResult>((resolve) => (settle = resolve))
+  return { result, settle, purged: false, writing: undefined }
+}

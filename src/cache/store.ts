@@ -1,0 +1,59 @@
+/**
+ * What the cache keeps per object, and the interface a store implements. A store is a
+ * plain async key-value map of {@link CacheEntry}s; the cache layer decides what is
+ * stored, builds the keys and enforces TTL and item size itself, so a store only has
+ * to keep what it is given (and may drop it at any time).
+ */
+
+/** One cached object: a complete `200` GET body with the object headers to answer later. */
+export interface CacheEntry {
+  /**
+   * The object headers S3 sent, names in lower case: `content-type`, `etag`,
+   * `last-modified`, `cache-control`, `content-disposition`, `content-encoding`,
+   * `content-language`, `expires`, `x-amz-meta-*`. (`content-length` is the body's
+   * length and is not kept.)
+   */
+  readonly headers: Readonly<Record<string, string>>
+  /** The complete body, exactly as S3 sent it (still compressed if it was). */
+  readonly body: Uint8Array
+  /** When the entry was stored, in milliseconds since the epoch. */
+  readonly storedAt: number
+  /** When the entry stops being served, in milliseconds since the epoch. */
+  readonly expiresAt: number
+}
+
+/**
+ * Where cache entries live. Implement it to plug in any storage (see docs/caching.md).
+ *
+ * - Keys are opaque strings built by the cache layer (`<bucket>/<s3 key>`, the bucket
+ *   name percent-encoded). A store shared by several buckets needs no namespacing of
+ *   its own; add a prefix only to share a backend with other applications.
+ * - `set` should make the entry disappear by `entry.expiresAt` (or earlier); the layer
+ *   also checks `expiresAt` on every read, so a store that keeps entries longer never
+ *   serves them stale.
+ * - Any method may reject: the request is then answered from S3 with `X-Cache: BYPASS`
+ *   and the failure is logged. A store backed by a network service should bound its
+ *   own latency (the Redis store times out after 100 ms by default), since a slow
+ *   store slows every request.
+ *
+ * @example
+ * const store: CacheStore = {
+ *   async get(key) { return map.get(key) },
+ *   async set(key, entry) { map.set(key, entry) },
+ *   async delete(key) { return map.delete(key) },
+ *   async deletePrefix(prefix) { let n = 0; for (const k of map.keys()) if (k.startsWith(prefix) && map.delete(k)) n++; return n },
+ * }
+ */
+export interface CacheStore {
+  /** The entry under `key`, or `undefined`. */
+  get(key: string): Promise<CacheEntry | undefined>
+  /** Stores (or replaces) the entry under `key`. */
+  set(key: string, entry: CacheEntry): Promise<void>
+  /** Removes the entry under `key`; resolves `true` when there was one. */
+  delete(key: string): Promise<boolean>
+  /**
+   * Removes every entry whose key starts with `prefix`; resolves how many were removed.
+   * Optional: without it, purging a prefix or a whole bucket rejects.
+   */
+  deletePrefix?(prefix: string): Promise<number>
+}
