@@ -1,0 +1,292 @@
+/**
+ * Schemas and resolution of the reliability and abuse controls: the S3 circuit
+ * breaker, CORS, IP filters, rate limits and request limits. (Timeouts, retries and
+ * replicas are plain fields of the `s3` block, in schema.ts.)
+ *
+ * As everywhere in the config, messages are written here and never echo a value.
+ */
+import * as v from 'valibot'
+import { parseCidr } from '../reliability/ip-address.js'
+import { parseSize } from './size.js'
+
+// ---------------------------------------------------------------------------
+// User-facing shapes (camelCase; YAML uses the snake_case of the same names)
+// ---------------------------------------------------------------------------
+
+/** `s3.circuitBreaker`: absent = no breaker. */
+export interface CircuitBreakerConfig {
+  /** Default `true` when the block is present. */
+  enabled?: boolean
+  /** Consecutive failures (connection error, timeout, 5xx) that open the circuit. Default 5. */
+  failureThreshold?: number
+  /** Successful probes in a row that close it again. Default 2. */
+  successThreshold?: number
+  /** Seconds the circuit stays open before one probe is let through. Default 30. */
+  timeoutSeconds?: number
+}
+
+/** `buckets[].cors`: absent = no CORS headers, OPTIONS answered with `Allow` only. */
+export interface CorsConfig {
+  /** Default `true` when the block is present. */
+  enabled?: boolean
+  /** Exact origins (`https://app.example.com`), patterns (`https://*.example.com`) or `'*'`. */
+  allowedOrigins: string[]
+  /** `GET` and/or `HEAD`. Default both. */
+  allowedMethods?: string[]
+  /** Request headers a preflight may ask for; `'*'` allows any. Default: Authorization, Range and the conditional headers. */
+  allowedHeaders?: string[]
+  /** Response headers scripts may read. Default Content-Range, ETag, Content-Length, Accept-Ranges. */
+  exposedHeaders?: string[]
+  /** Seconds a browser may cache a preflight answer. Default: not sent. */
+  maxAge?: number
+  /** Allow credentialed requests (cookies, HTTP auth). Default `false`; not with `'*'`. */
+  allowCredentials?: boolean
+}
+
+/** `buckets[].ipFilter`: deny wins; with `allow`, every other address is refused (403). */
+export interface IpFilterConfig {
+  allow?: string[]
+  deny?: string[]
+}
+
+/** Top-level and per-bucket `rateLimiting`. */
+export interface RateLimitConfig {
+  /** Default `true` when the block is present; `false` in a bucket turns the top-level limit off for it. */
+  enabled?: boolean
+  /** Tokens added per second. Required when enabled. */
+  requestsPerSecond?: number
+  /** Bucket size: requests allowed at once. Default `requestsPerSecond` rounded up. */
+  burstSize?: number
+  /** Whose bucket: per client IP (default), per JWT subject (`sub`, IP for anonymous requests), or one for all. */
+  key?: 'ip' | 'user' | 'global'
+}
+
+/** Top-level `limits` on what a request may look like before anything else runs. */
+export interface LimitsConfig {
+  /** The longest request target (path and query). Default 8 KiB; longer is 414. */
+  maxUrlLength?: number | string
+  /** The most header bytes (names, values and separators). Default 16 KiB; more is 431. */
+  maxHeaderSize?: number | string
+}
+
+// ---------------------------------------------------------------------------
+// Resolved shapes
+// ---------------------------------------------------------------------------
+
+export interface ResolvedCircuitBreaker {
+  readonly failureThreshold: number
+  readonly successThreshold: number
+  readonly timeoutMs: number
+}
+
+export interface ResolvedCors {
+  /** Lower-cased. */
+  readonly allowedOrigins: readonly string[]
+  readonly allowedMethods: readonly string[]
+  readonly allowedHeaders: readonly string[]
+  readonly exposedHeaders: readonly string[]
+  readonly maxAge?: number
+  readonly allowCredentials: boolean
+}
+
+export interface ResolvedIpFilter {
+  readonly allow?: readonly string[]
+  readonly deny: readonly string[]
+}
+
+export interface ResolvedRateLimit {
+  readonly requestsPerSecond: number
+  readonly burstSize: number
+  readonly key: 'ip' | 'user' | 'global'
+}
+
+export interface ResolvedLimits {
+  readonly maxUrlLength: number
+  readonly maxHeaderSize: number
+}
+
+export const DEFAULT_CIRCUIT_BREAKER = { failureThreshold: 5, successThreshold: 2, timeoutSeconds: 30 } as const
+export const DEFAULT_CORS_METHODS = ['GET', 'HEAD'] as const
+export const DEFAULT_CORS_ALLOWED_HEADERS = [
+  'Authorization',
+  'Range',
+  'If-Range',
+  'If-Match',
+  'If-None-Match',
+  'If-Modified-Since',
+  'If-Unmodified-Since',
+] as const
+export const DEFAULT_CORS_EXPOSED_HEADERS = ['Content-Range', 'ETag', 'Content-Length', 'Accept-Ranges'] as const
+export const DEFAULT_MAX_URL_LENGTH = 8 * 1024
+export const DEFAULT_MAX_HEADER_SIZE = 16 * 1024
+
+// ---------------------------------------------------------------------------
+// Schemas
+// ---------------------------------------------------------------------------
+
+const positiveInteger = v.pipe(
+  v.number(),
+  v.check((n) => Number.isSafeInteger(n) && n >= 1, 'must be a whole number of at least 1'),
+)
+
+const positiveNumber = v.pipe(
+  v.number(),
+  v.check((n) => Number.isFinite(n) && n > 0, 'must be a positive number'),
+)
+
+// RFC 7230 token: what a header name may be.
+const headerName = v.pipe(
+  v.string(),
+  v.check((name) => /^[!#$%&'*+.^_`|~\w-]+$/.test(name), 'must be a header name'),
+)
+
+const size = v.pipe(
+  v.union([v.number(), v.string()]),
+  v.check((value) => (parseSize(value) ?? 0) > 0, 'must be a positive size (bytes, or a string like "16KB")'),
+)
+
+export const circuitBreakerSchema = v.object({
+  enabled: v.optional(v.boolean()),
+  failureThreshold: v.optional(positiveInteger),
+  successThreshold: v.optional(positiveInteger),
+  timeoutSeconds: v.optional(positiveNumber),
+})
+
+// An origin is scheme://host[:port] — no path, no trailing '/': a browser's Origin
+// header never has one, so `https://app.example.com/` would silently never match.
+// `*` in the host stands for one or more DNS labels.
+const ORIGIN = /^[a-z][a-z\d+.-]*:\/\/(?:\[[\da-f:.]+\]|[a-z\d*.-]+)(?::\d{1,5})?$/i
+
+const origin = v.pipe(
+  v.string(),
+  v.check(
+    (value) => value === '*' || value === 'null' || ORIGIN.test(value),
+    "must be '*', an origin like https://app.example.com (no path), or a pattern like https://*.example.com",
+  ),
+)
+
+const corsMethod = v.pipe(
+  v.string(),
+  v.check((method) => method.toUpperCase() === 'GET' || method.toUpperCase() === 'HEAD', 'must be GET or HEAD (the proxy is read-only)'),
+)
+
+export const corsSchema = v.pipe(
+  v.object({
+    enabled: v.optional(v.boolean()),
+    allowedOrigins: v.pipe(v.array(origin), v.minLength(1, 'must list at least one origin')),
+    allowedMethods: v.optional(v.pipe(v.array(corsMethod), v.minLength(1, 'must list at least one method'))),
+    allowedHeaders: v.optional(v.array(headerName)),
+    exposedHeaders: v.optional(v.array(headerName)),
+    maxAge: v.optional(
+      v.pipe(v.number(), v.check((n) => Number.isSafeInteger(n) && n >= 0, 'must be a whole number of seconds')),
+    ),
+    allowCredentials: v.optional(v.boolean()),
+  }),
+  v.rawCheck(({ dataset, addIssue }) => {
+    const value = (dataset.value ?? {}) as { allowedOrigins?: unknown; allowCredentials?: unknown }
+    if (value.allowCredentials === true && Array.isArray(value.allowedOrigins) && value.allowedOrigins.includes('*')) {
+      // The Fetch standard forbids `*` with credentials; reflecting any origin instead
+      // would let every site read a signed-in user's objects.
+      addIssue({ message: "cannot be used with allowedOrigins '*'; list the origins", path: [fieldPath(dataset.value, 'allowCredentials')] })
+    }
+  }),
+)
+
+const cidr = v.pipe(
+  v.string(),
+  v.check((text) => parseCidr(text.trim()) !== undefined, 'must be an IP address or CIDR range (e.g. 10.0.0.0/8, 2001:db8::/32)'),
+)
+
+export const ipFilterSchema = v.object({
+  // An empty allow list would either open the bucket or close it, depending on how
+  // one reads it: refuse it and let the user say which.
+  allow: v.optional(v.pipe(v.array(cidr), v.minLength(1, 'must not be empty; omit it to allow every address'))),
+  deny: v.optional(v.array(cidr)),
+})
+
+export const rateLimitingSchema = v.pipe(
+  v.object({
+    enabled: v.optional(v.boolean()),
+    requestsPerSecond: v.optional(positiveNumber),
+    burstSize: v.optional(positiveInteger),
+    key: v.optional(v.picklist(['ip', 'user', 'global'], "must be 'ip', 'user' or 'global'")),
+  }),
+  v.rawCheck(({ dataset, addIssue }) => {
+    const value = dataset.value as { enabled?: unknown; requestsPerSecond?: unknown } | null | undefined
+    if (typeof value !== 'object' || value === null) return
+    if (value.enabled !== false && value.requestsPerSecond === undefined) {
+      addIssue({ message: 'required', path: [fieldPath(dataset.value, 'requestsPerSecond')] })
+    }
+  }),
+)
+
+export const limitsSchema = v.object({
+  maxUrlLength: v.optional(size),
+  maxHeaderSize: v.optional(size),
+})
+
+/** A path item for `addIssue` in a raw check on an object. */
+export function fieldPath(input: unknown, key: string): v.ObjectPathItem {
+  return {
+    type: 'object',
+    origin: 'value',
+    input: input as Record<string, unknown>,
+    key,
+    value: (input as Record<string, unknown> | undefined)?.[key],
+  }
+}
+
+// ---------------------------------------------------------------------------
+// Resolution
+// ---------------------------------------------------------------------------
+
+export function resolveCircuitBreaker(input: v.InferOutput<typeof circuitBreakerSchema> | undefined): ResolvedCircuitBreaker | undefined {
+  if (input === undefined || input.enabled === false) return undefined
+  return {
+    failureThreshold: input.failureThreshold ?? DEFAULT_CIRCUIT_BREAKER.failureThreshold,
+    successThreshold: input.successThreshold ?? DEFAULT_CIRCUIT_BREAKER.successThreshold,
+    timeoutMs: (input.timeoutSeconds ?? DEFAULT_CIRCUIT_BREAKER.timeoutSeconds) * 1000,
+  }
+}
+
+export function resolveCors(input: v.InferOutput<typeof corsSchema> | undefined): ResolvedCors | undefined {
+  if (input === undefined || input.enabled === false) return undefined
+  return {
+    allowedOrigins: input.allowedOrigins.map((o) => o.toLowerCase()),
+    allowedMethods: unique((input.allowedMethods ?? DEFAULT_CORS_METHODS).map((m) => m.toUpperCase())),
+    allowedHeaders: input.allowedHeaders ?? [...DEFAULT_CORS_ALLOWED_HEADERS],
+    exposedHeaders: input.exposedHeaders ?? [...DEFAULT_CORS_EXPOSED_HEADERS],
+    ...(input.maxAge !== undefined && { maxAge: input.maxAge }),
+    allowCredentials: input.allowCredentials ?? false,
+  }
+}
+
+export function resolveIpFilter(input: v.InferOutput<typeof ipFilterSchema> | undefined): ResolvedIpFilter | undefined {
+  if (input === undefined) return undefined
+  const deny = (input.deny ?? []).map((c) => c.trim())
+  if (input.allow === undefined && deny.length === 0) return undefined
+  return { ...(input.allow !== undefined && { allow: input.allow.map((c) => c.trim()) }), deny }
+}
+
+/** `undefined` when absent; `false` when explicitly turned off (a bucket opting out of the top-level limit). */
+export function resolveRateLimit(input: v.InferOutput<typeof rateLimitingSchema> | undefined): ResolvedRateLimit | false | undefined {
+  if (input === undefined) return undefined
+  if (input.enabled === false) return false
+  const requestsPerSecond = input.requestsPerSecond!
+  return {
+    requestsPerSecond,
+    burstSize: input.burstSize ?? Math.max(1, Math.ceil(requestsPerSecond)),
+    key: input.key ?? 'ip',
+  }
+}
+
+export function resolveLimits(input: v.InferOutput<typeof limitsSchema> | undefined): ResolvedLimits {
+  return {
+    maxUrlLength: input?.maxUrlLength === undefined ? DEFAULT_MAX_URL_LENGTH : parseSize(input.maxUrlLength)!,
+    maxHeaderSize: input?.maxHeaderSize === undefined ? DEFAULT_MAX_HEADER_SIZE : parseSize(input.maxHeaderSize)!,
+  }
+}
+
+function unique<T>(items: readonly T[]): T[] {
+  return [...new Set(items)]
+}
