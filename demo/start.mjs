@@ -1,66 +1,147 @@
 #!/usr/bin/env node
 /**
- * `npm start`: a local S3-compatible store (s3rver) with sample objects, served
- * through Yatagarasu on 127.0.0.1. Prints curl lines to try. Ctrl-C stops it.
+ * `npm start`: builds the library if needed, starts a local S3-compatible store
+ * (s3rver) on 127.0.0.1 with sample objects, and runs the standalone server with
+ * demo/config.yaml in front of it. Prints curl lines to try and a ready-made token.
+ * Ctrl-C stops it (a graceful shutdown, like `yatagarasu serve`).
+ *
+ * PORT=9000 npm start   listens on another port (PORT=0: any free port).
+ * DEMO_LOG_FORMAT=json   request logs as JSON lines instead of text.
  */
-import { mkdtempSync, rmSync } from 'node:fs'
+import { spawnSync } from 'node:child_process'
+import { randomBytes } from 'node:crypto'
+import { existsSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs'
 import http from 'node:http'
 import { tmpdir } from 'node:os'
-import { join } from 'node:path'
-import S3rver from 's3rver'
-import { createYatagarasu } from '../dist/index.js'
-import { serve } from '../dist/node.js'
+import { dirname, join } from 'node:path'
+import { fileURLToPath } from 'node:url'
 
-const ACCESS_KEY = 'S3RVER'
-const SECRET_KEY = 'S3RVER'
-const port = Number(process.env.PORT ?? 8080)
+const root = join(dirname(fileURLToPath(import.meta.url)), '..')
+buildIfNeeded()
+
+const { SignJWT } = await import('jose')
+const { default: S3rver } = await import('s3rver')
+const { startServer, handleSignals } = await import('../dist/server.js')
+
+// --- A local S3 with sample objects ---------------------------------------------
 
 const directory = mkdtempSync(join(tmpdir(), 'yatagarasu-demo-'))
-const s3 = new S3rver({ address: '127.0.0.1', port: 0, silent: true, directory, configureBuckets: [{ name: 'public' }, { name: 'media' }] })
+const s3 = new S3rver({
+  address: '127.0.0.1',
+  port: 0,
+  silent: true,
+  directory,
+  configureBuckets: [{ name: 'public' }, { name: 'media' }, { name: 'private' }],
+})
 const { port: s3Port } = await s3.run()
 const endpoint = `http://127.0.0.1:${s3Port}`
 
 function put(bucket, key, body, headers = {}) {
   return new Promise((resolve, reject) => {
-    const req = http.request(`${endpoint}/${bucket}/${encodeURIComponent(key)}`, {
-      method: 'PUT',
-      headers: { ...headers, 'Content-Length': body.length, 'x-amz-content-sha256': 'UNSIGNED-PAYLOAD' },
-    }, (res) => { res.resume(); res.on('end', resolve) })
+    const req = http.request(
+      `${endpoint}/${bucket}/${key.split('/').map(encodeURIComponent).join('/')}`,
+      { method: 'PUT', headers: { ...headers, 'Content-Length': body.length, 'x-amz-content-sha256': 'UNSIGNED-PAYLOAD' } },
+      (res) => {
+        res.resume()
+        res.on('end', () => (res.statusCode === 200 ? resolve() : reject(new Error(`seeding ${bucket}/${key}: ${res.statusCode}`))))
+      },
+    )
     req.on('error', reject)
     req.end(body)
   })
 }
 
-// A 1x1 PNG, a text file, and a 16 MB "video".
-const png = Buffer.from('iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg==', 'base64')
+// A 1x1 PNG, a text file, a 16 MB "video" (an MP4 ftyp box, then filler), a private report.
+const png = Buffer.from(
+  'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg==',
+  'base64',
+)
 const video = Buffer.alloc(16 * 1024 * 1024, 7)
+Buffer.from('000000186674797069736f6d0000020069736f6d69736f32', 'hex').copy(video)
 await put('public', 'logo.png', png, { 'Content-Type': 'image/png', 'Cache-Control': 'public, max-age=3600' })
 await put('public', 'hello.txt', Buffer.from('Hello from Yatagarasu!\n'), { 'Content-Type': 'text/plain; charset=utf-8' })
 await put('media', 'video.mp4', video, { 'Content-Type': 'video/mp4' })
+await put('private', 'report.txt', Buffer.from('Quarterly numbers: for token holders only.\n'), { 'Content-Type': 'text/plain; charset=utf-8' })
 
-const handler = createYatagarasu({
-  buckets: [
-    { name: 'public', pathPrefix: '/public', s3: { bucket: 'public', region: 'us-east-1', endpoint, accessKey: ACCESS_KEY, secretKey: SECRET_KEY } },
-    { name: 'media', pathPrefix: '/media', s3: { bucket: 'media', region: 'us-east-1', endpoint, accessKey: ACCESS_KEY, secretKey: SECRET_KEY } },
-  ],
-})
-const server = await serve(handler, { port, hostname: '127.0.0.1' })
+// --- The server ------------------------------------------------------------------
 
-console.log(`Yatagarasu demo on ${server.url} (S3: s3rver on ${endpoint})
+const jwtSecret = randomBytes(32).toString('base64url')
+const env = { ...process.env, DEMO_S3_ENDPOINT: endpoint, DEMO_JWT_SECRET: jwtSecret }
+const configPath = join(root, 'demo/config.yaml')
+const wanted = process.env.PORT !== undefined && process.env.PORT !== '' ? Number(process.env.PORT) : undefined
 
-  curl -i ${server.url}/public/hello.txt
-  curl -I ${server.url}/public/logo.png
-  curl -i -H 'Range: bytes=0-99' ${server.url}/media/video.mp4 -o /dev/null
-  curl -s ${server.url}/media/video.mp4 | wc -c
-  curl -i ${server.url}/public/missing.txt
-  curl -i -X PUT ${server.url}/public/hello.txt
+let server
+try {
+  server = await startServer({ configPath, env, host: '127.0.0.1', ...(wanted !== undefined && { port: wanted }) })
+} catch (error) {
+  if (error?.code !== 'EADDRINUSE' || wanted !== undefined) {
+    await cleanup()
+    throw error
+  }
+  // 8080 is taken and no PORT was asked for: any free port will do for a demo.
+  server = await startServer({ configPath, env, host: '127.0.0.1', port: 0 })
+}
+
+async function cleanup() {
+  await s3.close().catch(() => {})
+  rmSync(directory, { recursive: true, force: true })
+}
+handleSignals(server, { afterStop: cleanup })
+
+const token = await new SignJWT({ role: 'viewer' })
+  .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
+  .setSubject('demo-user')
+  .setIssuedAt()
+  .setExpirationTime('12h')
+  .sign(new TextEncoder().encode(jwtSecret))
+
+const url = server.url
+console.log(`
+Yatagarasu demo on ${url}  (S3: s3rver at ${endpoint}; config: demo/config.yaml)
+
+Public bucket, cached — run it twice: X-Cache MISS, then HIT
+  curl -i ${url}/public/hello.txt
+  curl -I ${url}/public/logo.png
+
+Media bucket, cache off — 16 MB streamed; ranges pass through
+  curl -s -o /dev/null -w '%{http_code} %{size_download} bytes\\n' ${url}/media/video.mp4
+  curl -s -o /dev/null -w '%{http_code} %{size_download} bytes\\n' -H 'Range: bytes=0-99' ${url}/media/video.mp4
+
+Private bucket, JWT — 401 without a token, 200 with it
+  curl -i ${url}/private/report.txt
+  curl -i -H 'Authorization: Bearer ${token}' ${url}/private/report.txt
+
+Refused before S3: 405 for writes, 404 for listings
+  curl -i -X PUT ${url}/public/hello.txt
+  curl -i ${url}/public/
+
+Operations
+  curl ${url}/health
+  curl ${url}/ready
+  curl -s ${url}/metrics | grep yatagarasu_http_requests_total
+
+Token (sub demo-user, role viewer, valid 12 h):
+  ${token}
+
+Reload the config after editing demo/config.yaml:  kill -HUP ${process.pid}
+Request logs follow. Ctrl-C stops.
 `)
 
-async function stop() {
-  await server.close()
-  await s3.close()
-  rmSync(directory, { recursive: true, force: true })
-  process.exit(0)
+/** Runs tsup when dist/ is missing or older than the sources. */
+function buildIfNeeded() {
+  // Tests run the demo next to others that use dist/: it must not be rebuilt under them.
+  if (process.env.YATAGARASU_DEMO_SKIP_BUILD === '1') return
+  const outputs = ['index.js', 'node.js', 'server.js', 'cli.js'].map((f) => join(root, 'dist', f))
+  const built = outputs.every(existsSync) ? Math.min(...outputs.map((f) => statSync(f).mtimeMs)) : 0
+  const inputs = [join(root, 'package.json'), join(root, 'tsup.config.ts'), ...files(join(root, 'src'))]
+  if (built > 0 && inputs.every((f) => statSync(f).mtimeMs <= built)) return
+  console.log('Building (tsup)...')
+  const result = spawnSync(join(root, 'node_modules/.bin/tsup'), ['--silent'], { cwd: root, stdio: 'inherit' })
+  if (result.status !== 0) process.exit(result.status ?? 1)
 }
-process.once('SIGINT', stop)
-process.once('SIGTERM', stop)
+
+function files(dir) {
+  return readdirSync(dir, { withFileTypes: true }).flatMap((entry) =>
+    entry.isDirectory() ? files(join(dir, entry.name)) : [join(dir, entry.name)],
+  )
+}

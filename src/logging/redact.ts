@@ -1,0 +1,56 @@
+/**
+ * Log redaction: the last line of defence, for fields a caller should not have passed.
+ * Callers still log ids, names and codes only; this catches the rest.
+ */
+
+export const REDACTED = '[REDACTED]'
+
+// By field name (any case, `-`/`_` ignored): credentials and what carries them.
+const SENSITIVE_NAME = /authorization|cookie|token|secret|password|passwd|credential|apikey|accesskey|privatekey|signature|jwt/i
+
+// A JWS compact serialisation: three base64url parts, the first two starting `eyJ` ('{"').
+const JWT = /eyJ[A-Za-z0-9_-]*\.eyJ[A-Za-z0-9_-]*\.[A-Za-z0-9_-]*/g
+
+// http(s) URLs: their user info and query string.
+const URL_PARTS = /\b(https?:\/\/)(?:[^\s/@?#]*@)?([^\s?#]*)(?:\?[^\s#]*)?/gi
+
+const MAX_DEPTH = 6
+
+/** A copy of `fields` with credentials, JWTs and URL query strings replaced by `[REDACTED]`. */
+export function redactFields(fields: Record<string, unknown>): Record<string, unknown> {
+  return redactObject(fields, 0)
+}
+
+/** `value` with JWTs and URL query strings / user info redacted. */
+export function redactText(value: string): string {
+  if (value.length === 0) return value
+  let out = value.includes('eyJ') ? value.replace(JWT, REDACTED) : value
+  if (/https?:\/\//i.test(out)) {
+    out = out.replace(URL_PARTS, (match, scheme: string, rest: string) => {
+      const hadQuery = match.includes('?')
+      return `${scheme}${rest}${hadQuery ? `?${REDACTED}` : ''}`
+    })
+  }
+  return out
+}
+
+function redactObject(object: Record<string, unknown>, depth: number): Record<string, unknown> {
+  const out: Record<string, unknown> = {}
+  for (const [key, value] of Object.entries(object)) {
+    out[key] = isSensitiveName(key) && value !== undefined && value !== null && value !== '' ? REDACTED : redactValue(value, depth + 1)
+  }
+  return out
+}
+
+function redactValue(value: unknown, depth: number): unknown {
+  if (typeof value === 'string') return redactText(value)
+  if (typeof value !== 'object' || value === null) return value
+  if (depth > MAX_DEPTH) return '[...]'
+  if (value instanceof Error) return { name: value.name }
+  if (Array.isArray(value)) return value.map((item) => redactValue(item, depth + 1))
+  return redactObject(value as Record<string, unknown>, depth)
+}
+
+function isSensitiveName(name: string): boolean {
+  return SENSITIVE_NAME.test(name.replace(/[-_]/g, ''))
+}

@@ -1,0 +1,67 @@
+import type { Middleware, RequestContext } from '../context.js'
+import { HttpError } from '../errors.js'
+import { observeBody, type BodyOutcome } from '../http/observe-body.js'
+import type { Logger } from '../logger.js'
+
+export interface RequestLogOptions {
+  /** The entry's message. Default `request`. */
+  message?: string
+}
+
+const MAX_TEXT = 1024
+
+/**
+ * Logs one entry per request once its response body has ended (so `bytes` and
+ * `durationMs` cover the whole transfer): `requestId`, `method`, `bucket`, `key` (or
+ * `path` when no bucket matched), `status`, `bytes`, `durationMs`, `s3Ms`, `cache`,
+ * `user` (the token's `sub`, when authenticated), `clientIp`, and `outcome`
+ * (`completed`, `cancelled` when the client left, `errored`). The query string and
+ * request headers are never logged. Place it early, before `errorMapping`.
+ *
+ * @example
+ * const logger = lineLogger({ format: 'json' })
+ * compose(requestId(), requestLog(logger), errorMapping(), routing(config), s3Origin(config))
+ */
+export function requestLog(logger: Logger, options: RequestLogOptions = {}): Middleware {
+  const message = options.message ?? 'request'
+  return async function requestLogMiddleware(ctx, next) {
+    let response: Response
+    try {
+      response = await next()
+    } catch (error) {
+      logger.info(message, fields(ctx, error instanceof HttpError ? error.status : 500, 0, 'errored'))
+      throw error
+    }
+    const status = response.status
+    return observeBody(response, {
+      onEnd: (bytes, outcome) => logger.info(message, fields(ctx, status, bytes, outcome)),
+    })
+  }
+}
+
+function fields(ctx: RequestContext, status: number, bytes: number, outcome: BodyOutcome): Record<string, unknown> {
+  const sub = ctx.claims?.sub
+  const s3 = ctx.timings.s3
+  return {
+    requestId: ctx.requestId,
+    method: ctx.method,
+    ...(ctx.bucket !== undefined ? { bucket: ctx.bucket.name } : {}),
+    ...(ctx.key !== undefined ? { key: clip(ctx.key) } : { path: clip(ctx.url.pathname) }),
+    status,
+    bytes,
+    durationMs: round(performance.now() - ctx.startTime),
+    ...(s3 !== undefined ? { s3Ms: round(s3) } : {}),
+    ...(ctx.cacheStatus !== undefined ? { cache: ctx.cacheStatus } : {}),
+    ...(typeof sub === 'string' ? { user: clip(sub) } : {}),
+    ...(ctx.clientIp !== undefined ? { clientIp: ctx.clientIp } : {}),
+    outcome,
+  }
+}
+
+function round(ms: number): number {
+  return Math.round(ms * 100) / 100
+}
+
+function clip(text: string): string {
+  return text.length > MAX_TEXT ? `${text.slice(0, MAX_TEXT)}…` : text
+}

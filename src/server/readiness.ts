@@ -1,0 +1,88 @@
+/**
+ * Readiness: can each bucket's S3 be reached? A signed `HEAD` of the bucket per S3
+ * target, at most one round every `cacheMs` (concurrent checks share it), each probe
+ * bounded by `timeoutMs`. Any HTTP answer below 500 counts as reachable — a 403 or
+ * 404 is a configuration problem the proxy reports per request, not a reason to take
+ * the whole instance out of rotation. A bucket is ready when one of its targets is.
+ */
+import { AwsV4Signer } from 'aws4fetch'
+import type { ResolvedBucket, ResolvedS3Target } from '../config/types.js'
+import type { FetchFunction } from '../s3/s3-client.js'
+import { objectUrlBase } from '../s3/object-url.js'
+
+export interface ReadinessOptions {
+  /** Per probe. Default 2000. */
+  timeoutMs?: number
+  /** How long a result is reused. Default 5000. */
+  cacheMs?: number
+  fetch: FetchFunction
+  now?: () => number
+}
+
+export interface BucketReadiness {
+  readonly ready: boolean
+  /** Why not, for the first failing target: `timeout`, `unreachable` or `status 5xx`. */
+  readonly reason?: string
+}
+
+export interface ReadinessReport {
+  readonly ready: boolean
+  readonly buckets: Readonly<Record<string, BucketReadiness>>
+}
+
+export interface Readiness {
+  check(): Promise<ReadinessReport>
+}
+
+export function createReadiness(buckets: readonly ResolvedBucket[], options: ReadinessOptions): Readiness {
+  const timeoutMs = options.timeoutMs ?? 2000
+  const cacheMs = options.cacheMs ?? 5000
+  const now = options.now ?? (() => performance.now())
+  let last: { at: number; report: Promise<ReadinessReport> } | undefined
+
+  async function probe(target: ResolvedS3Target): Promise<string | undefined> {
+    const url = objectUrlBase(target)
+    try {
+      const signed = await new AwsV4Signer({
+        method: 'HEAD',
+        url,
+        accessKeyId: target.accessKey,
+        secretAccessKey: target.secretKey,
+        ...(target.sessionToken !== undefined && { sessionToken: target.sessionToken }),
+        service: 's3',
+        region: target.region,
+      }).sign()
+      const response = await options.fetch(signed.url.toString(), {
+        method: 'HEAD',
+        headers: signed.headers,
+        signal: AbortSignal.timeout(timeoutMs),
+        redirect: 'manual',
+      })
+      await response.body?.cancel().catch(() => {})
+      return response.status >= 500 ? `status ${response.status}` : undefined
+    } catch (error) {
+      return error instanceof Error && (error.name === 'TimeoutError' || (error.cause as Error | undefined)?.name === 'TimeoutError') ? 'timeout' : 'unreachable'
+    }
+  }
+
+  async function run(): Promise<ReadinessReport> {
+    const entries = await Promise.all(
+      buckets.map(async (bucket): Promise<[string, BucketReadiness]> => {
+        const failures = await Promise.all(bucket.s3.targets.map(probe))
+        const ready = failures.some((failure) => failure === undefined)
+        const reason = failures.find((failure) => failure !== undefined)
+        return [bucket.name, ready || reason === undefined ? { ready: true } : { ready: false, reason }]
+      }),
+    )
+    const report: Record<string, BucketReadiness> = Object.fromEntries(entries)
+    return { ready: entries.every(([, state]) => state.ready), buckets: report }
+  }
+
+  return {
+    check() {
+      const at = now()
+      if (last === undefined || at - last.at >= cacheMs) last = { at, report: run() }
+      return last.report
+    },
+  }
+}

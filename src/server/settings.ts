@@ -1,0 +1,176 @@
+/**
+ * The standalone server's own config blocks — `server`, `logging`, `metrics`, `health`,
+ * `shutdown` — validated by `parseConfig` together with the buckets (so every problem
+ * is listed at once, with its line), then resolved to {@link ServerSettings}.
+ */
+import * as v from 'valibot'
+import type { ParsedConfig } from '../config/parse.js'
+import type { ConfigIssue } from '../errors.js'
+import type { LogFormat, LogLevel } from '../logging/line-logger.js'
+
+export interface ServerSettings {
+  /** Interface to listen on. Default `0.0.0.0`. */
+  readonly host: string
+  /** Default 8080; 0 picks a free port. */
+  readonly port: number
+  readonly logging: { readonly level: LogLevel; readonly format: LogFormat }
+  readonly metrics: {
+    readonly enabled: boolean
+    readonly path: string
+    /** A port of its own; `undefined` serves metrics on the main port. */
+    readonly port: number | undefined
+    /** Interface of the metrics port. Default: the server's. */
+    readonly host: string
+  }
+  readonly health: { readonly enabled: boolean; readonly path: string; readonly readyPath: string }
+  /** How long in-flight requests may take to finish on SIGTERM/SIGINT. */
+  readonly shutdownTimeoutMs: number
+}
+
+export const DEFAULT_HOST = '0.0.0.0'
+export const DEFAULT_PORT = 8080
+export const DEFAULT_SHUTDOWN_TIMEOUT_SECONDS = 30
+
+const port = v.pipe(
+  v.number(),
+  v.check((n) => Number.isInteger(n) && n >= 0 && n <= 65535, 'must be a port number from 0 to 65535'),
+)
+const host = v.pipe(
+  v.string(),
+  v.check((h) => /^(?:\[[0-9A-Fa-f:.]+\]|[0-9A-Fa-f:.]*:[0-9A-Fa-f:.]*|[A-Za-z0-9.-]+)$/.test(h), 'must be a host name or an IP address'),
+)
+/** `host:port`, `host`, `:port`, `[v6]:port`. */
+const address = v.pipe(
+  v.string(),
+  v.check((a) => parseAddress(a) !== undefined, 'must be "host:port", "host" or ":port" (IPv6 in brackets)'),
+)
+const opsPath = v.pipe(
+  v.string(),
+  v.check((p) => p.startsWith('/'), "must start with '/'"),
+  v.check((p) => !/[?#\s]/.test(p), 'must be a plain path (no query, fragment or spaces)'),
+)
+const seconds = v.pipe(v.number(), v.check((n) => Number.isFinite(n) && n >= 0, 'must be a number of seconds, 0 or more'))
+
+/** The schemas, for `parseConfig(text, env, { blocks })`. */
+export const serverBlocks = {
+  server: v.optional(
+    v.object({
+      address: v.optional(address),
+      host: v.optional(host),
+      port: v.optional(port),
+    }),
+  ),
+  logging: v.optional(
+    v.object({
+      level: v.optional(v.picklist(['trace', 'debug', 'info', 'warn', 'error'], 'must be one of trace, debug, info, warn, error')),
+      format: v.optional(v.picklist(['json', 'text'], 'must be json or text')),
+    }),
+  ),
+  metrics: v.optional(
+    v.object({
+      enabled: v.optional(v.boolean()),
+      path: v.optional(opsPath),
+      port: v.optional(port),
+      host: v.optional(host),
+    }),
+  ),
+  health: v.optional(
+    v.object({
+      enabled: v.optional(v.boolean()),
+      path: v.optional(opsPath),
+      readyPath: v.optional(opsPath),
+    }),
+  ),
+  shutdown: v.optional(v.object({ timeoutSeconds: v.optional(seconds) })),
+}
+
+type Blocks = { [K in keyof typeof serverBlocks]: v.InferOutput<(typeof serverBlocks)[K]> }
+
+export interface SettingsOverrides {
+  port?: number
+  host?: string
+}
+
+/** The settings of a config that `parseConfig` validated with {@link serverBlocks}; CLI flags win. */
+export function resolveServerSettings(config: ParsedConfig, overrides: SettingsOverrides = {}): ServerSettings {
+  const blocks = config as unknown as Partial<Blocks>
+  const server = blocks.server ?? {}
+  const fromAddress = server.address !== undefined ? parseAddress(server.address) : undefined
+  const hostname = overrides.host ?? server.host ?? fromAddress?.host ?? DEFAULT_HOST
+  const metrics = blocks.metrics ?? {}
+  const health = blocks.health ?? {}
+  return {
+    host: hostname,
+    port: overrides.port ?? server.port ?? fromAddress?.port ?? DEFAULT_PORT,
+    logging: {
+      level: blocks.logging?.level === 'trace' ? 'debug' : (blocks.logging?.level ?? 'info'),
+      format: blocks.logging?.format ?? 'json',
+    },
+    metrics: {
+      enabled: metrics.enabled ?? true,
+      path: metrics.path ?? '/metrics',
+      port: metrics.port,
+      host: metrics.host ?? hostname,
+    },
+    health: {
+      enabled: health.enabled ?? true,
+      path: health.path ?? '/health',
+      readyPath: health.readyPath ?? '/ready',
+    },
+    shutdownTimeoutMs: (blocks.shutdown?.timeoutSeconds ?? DEFAULT_SHUTDOWN_TIMEOUT_SECONDS) * 1000,
+  }
+}
+
+/**
+ * Checks across the server blocks (for `parseConfig`'s `check`, which adds the lines):
+ * a port or host given twice differently, two operational routes on one path, metrics
+ * on the server's own port.
+ */
+export function checkServerBlocks(config: ParsedConfig): ConfigIssue[] {
+  const blocks = config as unknown as Partial<Blocks>
+  const server = blocks.server ?? {}
+  const fromAddress = server.address !== undefined ? parseAddress(server.address) : undefined
+  const issues: ConfigIssue[] = []
+  if (fromAddress?.port !== undefined && server.port !== undefined && fromAddress.port !== server.port) {
+    issues.push({ path: 'server.port', message: 'differs from the port in server.address; give it once' })
+  }
+  if (fromAddress?.host !== undefined && server.host !== undefined && fromAddress.host !== server.host) {
+    issues.push({ path: 'server.host', message: 'differs from the host in server.address; give it once' })
+  }
+  const settings = resolveServerSettings(config)
+  const seen = new Map<string, string>()
+  for (const [name, path] of operationRoutes(settings)) {
+    const other = seen.get(path)
+    if (other !== undefined) issues.push({ path: name, message: `is the same path as ${toSnake(other)}` })
+    else seen.set(path, name)
+  }
+  const metricsPort = settings.metrics.port
+  if (settings.metrics.enabled && metricsPort !== undefined && metricsPort !== 0 && metricsPort === settings.port) {
+    issues.push({ path: 'metrics.port', message: 'is the server port; leave it out to serve metrics on the same port' })
+  }
+  return issues
+}
+
+function toSnake(path: string): string {
+  return path.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`)
+}
+
+/** The operational routes served on the main port, `[setting, path]`. */
+export function operationRoutes(settings: ServerSettings): Array<[string, string]> {
+  const routes: Array<[string, string]> = []
+  if (settings.health.enabled) routes.push(['health.path', settings.health.path], ['health.readyPath', settings.health.readyPath])
+  if (settings.metrics.enabled && settings.metrics.port === undefined) routes.push(['metrics.path', settings.metrics.path])
+  return routes
+}
+
+/** `"0.0.0.0:8080"` → `{ host: '0.0.0.0', port: 8080 }`; `"[::1]:80"`, `":80"`, `"localhost"` too. */
+export function parseAddress(text: string): { host?: string; port?: number } | undefined {
+  const match = /^(?:\[([0-9A-Fa-f:.]+)\]|([A-Za-z0-9.-]*))(?::(\d{1,5}))?$/.exec(text.trim())
+  if (match === null) return undefined
+  const hostPart = match[1] ?? match[2]
+  const portPart = match[3]
+  if (!hostPart && portPart === undefined) return undefined
+  const portNumber = portPart === undefined ? undefined : Number(portPart)
+  if (portNumber !== undefined && portNumber > 65535) return undefined
+  return { ...(hostPart ? { host: hostPart } : {}), ...(portNumber !== undefined ? { port: portNumber } : {}) }
+}
