@@ -1,10 +1,19 @@
+import { readFileSync } from 'node:fs'
 import { defineConfig } from 'tsup'
+
+// server/config: the version the CLI and /metrics report.
+const { version } = JSON.parse(readFileSync(new URL('./package.json', import.meta.url), 'utf8')) as { version: string }
 
 export default defineConfig({
   entry: {
     index: 'src/index.ts',
     node: 'src/adapters/node.ts',
+    redis: 'src/stores/redis.ts',
+    // server/config: `yatagarasu/server`, and the `yatagarasu` bin (its `#!` line is kept from the source).
+    server: 'src/server/index.ts',
+    cli: 'src/server/cli.ts',
   },
+  define: { __YATAGARASU_VERSION__: JSON.stringify(version) },
   format: ['esm', 'cjs'],
   dts: true,
   clean: true,
@@ -13,4 +22,10 @@ export default defineConfig({
   splitting: true,
   sourcemap: false,
   treeshake: true,
+  // quick-lru 7 is ESM-only: `require('quick-lru')` fails on Node 20, so the CJS build
+  // carries its own copy. The ESM build keeps it external (a normal dependency).
+  noExternal: ['quick-lru'],
+  esbuildOptions(options, { format }) {
+    if (format === 'esm') options.external = [...(options.external ?? []), 'quick-lru']
+  },
 })

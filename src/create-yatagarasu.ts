@@ -3,6 +3,7 @@ import { resolveConfig } from './config/resolve.js'
 import type { YatagarasuConfig } from './config/types.js'
 import type { FetchHandler } from './context.js'
 import { cache } from './middleware/cache.js'
+import type { YatagarasuCache } from './cache/create-cache.js'
 import { errorMapping } from './middleware/error-mapping.js'
 import { jwtAuth } from './middleware/jwt-auth.js'
 import { readOnly } from './middleware/read-only.js'
@@ -10,12 +11,34 @@ import { requestId } from './middleware/request-id.js'
 import { routing } from './middleware/routing.js'
 import { consoleLogger, type Logger } from './logger.js'
 import { s3Origin, type S3OriginOptions } from './middleware/s3-origin.js'
+import { cors } from './middleware/cors.js'
+import { ipFilter } from './middleware/ip-filter.js'
+import { limits } from './middleware/limits.js'
+import { rateLimit } from './middleware/rate-limit.js'
+import { memoryRateLimitStore, type RateLimitStore } from './reliability/rate-limit-store.js'
+// server/config
+import type { YatagarasuMetrics } from './metrics/collector.js'
+import { metrics as metricsMiddleware, s3Metrics } from './middleware/metrics.js'
+import { requestLog } from './middleware/request-log.js'
 
 export interface YatagarasuOptions {
   /** See {@link S3OriginOptions.fetch}. */
   fetch?: S3OriginOptions['fetch']
   /** Receives what clients must not see (JWKS and cache store failures, ...). Default: {@link consoleLogger}. */
   logger?: Logger
+  /**
+   * The cache for buckets with `cache` enabled: its stores, and `purge()`. Create it with
+   * `createCache()` to purge from code, to use Redis or the Web Cache API, or to keep
+   * cached objects when the handler is re-created. Default: a memory store per bucket,
+   * private to this handler (see docs/caching.md).
+   */
+  cache?: YatagarasuCache
+  /** Where rate-limit token buckets live. Default: memory; `redisRateLimitStore` (`yatagarasu/redis`) shares them between instances. */
+  rateLimitStore?: RateLimitStore
+  /** Records requests, S3 calls and cache outcomes into these metrics (`createMetrics()`); see docs/server.md. Default: none. */
+  metrics?: YatagarasuMetrics
+  /** Logs one entry per request (method, bucket, key, status, bytes, duration, cache, user) to this logger. Default: none. */
+  requestLog?: Logger
 }
 
 /**
@@ -23,9 +46,12 @@ export interface YatagarasuOptions {
  * The config is validated once, here; a problem throws a `ConfigError` naming every
  * offending field. Two handlers share nothing.
  *
- * The preset pipeline is `requestId → errorMapping → routing → readOnly → jwtAuth →
- * cache → s3Origin`;
- * build your own with {@link compose} and the same middlewares.
+ * The preset pipeline is `requestId → errorMapping → limits → cors → routing →
+ * ipFilter → readOnly → rateLimit (ip, global) → jwtAuth → rateLimit (user) → cache →
+ * s3Origin`: the cheapest refusals first, nothing reaches the cache or S3 before every
+ * check passed (docs/security.md explains the order). With the `requestLog` and
+ * `metrics` options, `requestLog` and `metrics` follow `requestId` and `s3Metrics`
+ * precedes `s3Origin`. Build your own with {@link compose} and the same middlewares.
  *
  * @example
  * const handler = createYatagarasu({
@@ -36,13 +62,22 @@ export interface YatagarasuOptions {
 export function createYatagarasu(config: YatagarasuConfig, options: YatagarasuOptions = {}): FetchHandler {
   const resolved = resolveConfig(config)
   const logger = options.logger ?? consoleLogger
+  const rateLimitStore = options.rateLimitStore ?? memoryRateLimitStore()
   return compose(
     requestId(),
+    ...(options.requestLog ? [requestLog(options.requestLog)] : []),
+    ...(options.metrics ? [metricsMiddleware(options.metrics)] : []),
     errorMapping(),
+    limits(resolved),
+    cors(resolved),
     routing(resolved),
+    ipFilter(resolved),
     readOnly(),
+    rateLimit(resolved, { logger, store: rateLimitStore, keys: ['ip', 'global'] }),
     jwtAuth(resolved, { logger }),
-    cache(resolved, { logger }),
-    s3Origin(resolved, options.fetch ? { fetch: options.fetch } : {}),
+    rateLimit(resolved, { logger, store: rateLimitStore, keys: ['user'] }),
+    cache(resolved, { logger, ...(options.cache && { cache: options.cache }) }),
+    ...(options.metrics ? [s3Metrics(options.metrics)] : []),
+    s3Origin(resolved, { logger, ...(options.fetch && { fetch: options.fetch }) }),
   )
 }

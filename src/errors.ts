@@ -64,6 +64,16 @@ export class RangeNotSatisfiableError extends HttpError {
   override readonly status = 416
 }
 
+export class UriTooLongError extends HttpError {
+  override readonly code = 'URITooLong'
+  override readonly status = 414
+}
+
+export class RequestHeaderFieldsTooLargeError extends HttpError {
+  override readonly code = 'RequestHeaderFieldsTooLarge'
+  override readonly status = 431
+}
+
 export class TooManyRequestsError extends HttpError {
   override readonly code = 'TooManyRequests'
   override readonly status = 429

@@ -37,3 +37,97 @@ export {
   YatagarasuError,
   type ConfigIssue,
 } from './errors.js'
+// reliability
+export { limits } from './middleware/limits.js'
+export { cors } from './middleware/cors.js'
+export { ipFilter, createIpFilter } from './middleware/ip-filter.js'
+export { rateLimit, type RateLimitOptions } from './middleware/rate-limit.js'
+export {
+  memoryRateLimitStore,
+  type MemoryRateLimitStoreOptions,
+  type RateLimitDecision,
+  type RateLimitRule,
+  type RateLimitStore,
+} from './reliability/rate-limit-store.js'
+export { parseCidr, parseIp, type IpAddress, type IpRange } from './reliability/ip-address.js'
+export { RequestHeaderFieldsTooLargeError, UriTooLongError } from './errors.js'
+export type {
+  CircuitBreakerConfig,
+  CorsConfig,
+  IpFilterConfig,
+  LimitsConfig,
+  RateLimitConfig,
+  ResolvedCircuitBreaker,
+  ResolvedCors,
+  ResolvedIpFilter,
+  ResolvedLimits,
+  ResolvedRateLimit,
+} from './config/reliability-schema.js'
+export type {
+  ResolvedS3Connection,
+  ResolvedS3Target,
+  S3ConnectionConfig,
+  S3ReliabilityConfig,
+  S3ReplicaConfig,
+  S3ReplicatedConfig,
+  S3SingleConfig,
+} from './config/types.js'
+// auth
+export { jwtAuth, type JwtAuthOptions } from './middleware/jwt-auth.js'
+export type {
+  AuthConfig,
+  ClaimOperator,
+  ClaimRule,
+  ClaimValue,
+  JwtAlgorithm,
+  JwtConfig,
+  PublicJwk,
+  TokenSource,
+} from './config/auth-types.js'
+export type { ResolvedAuth, ResolvedJwt, ResolvedPublicKey } from './config/auth-schema.js'
+// cache
+export { cache, type CacheOptions } from './middleware/cache.js'
+export {
+  createCache,
+  type CacheBucket,
+  type CacheStoreFactory,
+  type CreateCacheOptions,
+  type PurgeTarget,
+  type YatagarasuCache,
+} from './cache/create-cache.js'
+export type { CacheEntry, CacheStore } from './cache/store.js'
+export { encodeEntry, decodeEntry } from './cache/entry-codec.js'
+export { memoryStore, type MemoryStore, type MemoryStoreOptions } from './stores/memory.js'
+export { tieredStore } from './stores/tiered.js'
+export { webCacheStore, type WebCacheStoreOptions } from './stores/web-cache.js'
+export {
+  DEFAULT_CACHE_MAX_ITEM_SIZE,
+  DEFAULT_CACHE_MAX_SIZE,
+  DEFAULT_CACHE_TTL,
+  type CacheConfig,
+  type ResolvedCache,
+} from './config/cache-schema.js'
+// server/config
+export { parseConfig, SERVER_BLOCKS, type ParseConfigOptions, type ParsedConfig } from './config/parse.js'
+export { metrics, s3Metrics } from './middleware/metrics.js'
+export { requestLog, type RequestLogOptions } from './middleware/request-log.js'
+export {
+  createMetrics,
+  type CacheStoreStats,
+  type MetricsOptions,
+  type YatagarasuMetrics,
+} from './metrics/collector.js'
+export {
+  createRegistry,
+  DEFAULT_SECONDS_BUCKETS,
+  PROMETHEUS_CONTENT_TYPE,
+  type Collect,
+  type Counter,
+  type Gauge,
+  type Histogram,
+  type Labels,
+  type MetricRegistry,
+} from './metrics/registry.js'
+export { lineLogger, type LineLoggerOptions, type LogFormat, type LogLevel } from './logging/line-logger.js'
+export { redactFields, redactText, REDACTED } from './logging/redact.js'
+export { observeBody, type BodyObserver, type BodyOutcome } from './http/observe-body.js'

@@ -1,5 +1,18 @@
 import type { ResolvedAuth } from './auth-schema.js'
-import type { ResolvedCache } from './cache-schema.js'
+import type { AuthConfig } from './auth-types.js'
+import type { CacheConfig, ResolvedCache } from './cache-schema.js'
+import type {
+  CircuitBreakerConfig,
+  CorsConfig,
+  IpFilterConfig,
+  LimitsConfig,
+  RateLimitConfig,
+  ResolvedCircuitBreaker,
+  ResolvedCors,
+  ResolvedIpFilter,
+  ResolvedLimits,
+  ResolvedRateLimit,
+} from './reliability-schema.js'
 
 /**
  * The configuration accepted by `createYatagarasu` (camelCase). YAML files use the
@@ -10,6 +23,10 @@ export interface YatagarasuConfig {
   basePath?: string
   /** At least one bucket. Names and path prefixes must be unique. */
   buckets: BucketConfig[]
+  /** Token-bucket rate limit for every bucket (429 + `Retry-After`); a bucket's own block replaces it. */
+  rateLimiting?: RateLimitConfig
+  /** Limits on the request itself (URL length 414, header size 431). */
+  limits?: LimitsConfig
 }
 
 export interface BucketConfig {
@@ -19,12 +36,51 @@ export interface BucketConfig {
   pathPrefix: string
   s3: S3Config
   /** JWT authentication; absent or `enabled: false` means public. */
-  auth?: unknown
-  /** Caching of small objects. */
-  cache?: unknown
+  auth?: AuthConfig
+  /** Caching of small objects; see docs/caching.md. */
+  cache?: CacheConfig
+  /** CORS: preflights answered without S3, `Access-Control-*` headers on every response. */
+  cors?: CorsConfig
+  /** CIDR allow/deny lists for the client IP (403 when refused). */
+  ipFilter?: IpFilterConfig
+  /** Replaces the top-level `rateLimiting` for this bucket (with its own counters); `{ enabled: false }` turns it off. */
+  rateLimiting?: RateLimitConfig
 }
 
-export interface S3Config {
+/**
+ * Where a bucket's objects are: one S3 target given by the connection fields, or
+ * several `replicas` (then the connection fields may stay, for compatibility, but are
+ * not used).
+ */
+export type S3Config = S3SingleConfig | S3ReplicatedConfig
+
+export interface S3SingleConfig extends S3ConnectionConfig, S3ReliabilityConfig {
+  replicas?: undefined
+}
+
+export interface S3ReplicatedConfig extends Partial<S3ConnectionConfig>, S3ReliabilityConfig {
+  /** Tried by `priority` (lower first) when one fails or its circuit is open. */
+  replicas: S3ReplicaConfig[]
+}
+
+/** One replica: a complete S3 target. */
+export interface S3ReplicaConfig extends S3ConnectionConfig {
+  /** Unique within the bucket; used in logs. */
+  name: string
+  /** Lower is tried first. Default: the position in the list. */
+  priority?: number
+}
+
+export interface S3ReliabilityConfig {
+  /** Seconds without a body chunk from S3, once streaming, before the transfer is aborted. Default 30. */
+  idleTimeout?: number
+  /** Extra attempts (GET/HEAD, before any byte reached the client) on connection errors, 5xx and timeouts. Default 0. */
+  retries?: number
+  /** Per S3 target; absent = none. */
+  circuitBreaker?: CircuitBreakerConfig
+}
+
+export interface S3ConnectionConfig {
   /** The S3 bucket name. */
   bucket: string
   /** The bucket's region, used for signing, e.g. `us-east-1`. */
@@ -50,9 +106,31 @@ export interface ResolvedBucket {
   readonly s3: ResolvedS3
   readonly auth?: ResolvedAuth
   readonly cache?: ResolvedCache
+  readonly cors?: ResolvedCors
+  readonly ipFilter?: ResolvedIpFilter
+  /** This bucket's own limit, or `false` to opt out of the top-level one; absent = the top-level one applies. */
+  readonly rateLimiting?: ResolvedRateLimit | false
 }
 
-export interface ResolvedS3 {
+/**
+ * A bucket's S3 access. The connection fields are those of the primary target
+ * (`targets[0]`): the plain `s3` fields, or the first replica by priority.
+ */
+export interface ResolvedS3 extends ResolvedS3Connection {
+  /** The targets in the order they are tried: the replicas by priority, or the plain fields (named `default`). */
+  readonly targets: readonly ResolvedS3Target[]
+  /** Milliseconds without a body chunk before the stream is aborted. */
+  readonly idleTimeoutMs: number
+  readonly retries: number
+  readonly circuitBreaker?: ResolvedCircuitBreaker
+}
+
+export interface ResolvedS3Target extends ResolvedS3Connection {
+  readonly name: string
+  readonly priority: number
+}
+
+export interface ResolvedS3Connection {
   readonly bucket: string
   readonly region: string
   /** Without a trailing `/`; absent for AWS. */
@@ -68,4 +146,6 @@ export interface ResolvedConfig {
   /** Normalised like a path prefix; `''` when absent. */
   readonly basePath: string
   readonly buckets: readonly ResolvedBucket[]
+  readonly rateLimiting?: ResolvedRateLimit
+  readonly limits: ResolvedLimits
 }

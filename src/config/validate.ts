@@ -3,10 +3,20 @@ import { ConfigError, type ConfigIssue } from '../errors.js'
 import { resolveAuth } from './auth-schema.js'
 import { resolveCache } from './cache-schema.js'
 import { configSchema, formatPath, issueMessage, type ConfigSchemaOutput } from './schema.js'
+import {
+  resolveCircuitBreaker,
+  resolveCors,
+  resolveIpFilter,
+  resolveLimits,
+  resolveRateLimit,
+} from './reliability-schema.js'
 import { maskSecretsInJson } from './secrets.js'
-import type { ResolvedBucket, ResolvedConfig, ResolvedS3 } from './types.js'
+import type { ResolvedBucket, ResolvedConfig, ResolvedS3, ResolvedS3Target } from './types.js'
 
 const DEFAULT_TIMEOUT_SECONDS = 30
+const DEFAULT_IDLE_TIMEOUT_SECONDS = 30
+const DEFAULT_RETRIES = 0
+const SECRET_FIELDS = ['accessKey', 'secretKey', 'sessionToken'] as const
 
 /**
  * Validates a config object once, at creation, and returns it resolved (defaults
@@ -29,33 +39,72 @@ export function validateConfig(input: unknown): ResolvedConfig {
 }
 
 function resolve(input: ConfigSchemaOutput): ResolvedConfig {
+  const rateLimiting = resolveRateLimit(input.rateLimiting)
   return {
     basePath: normalizePrefix(input.basePath ?? '/'),
     buckets: input.buckets.map((bucket): ResolvedBucket => {
       const auth = resolveAuth(bucket.auth)
       const cache = resolveCache(bucket.cache)
+      const cors = resolveCors(bucket.cors)
+      const ipFilter = resolveIpFilter(bucket.ipFilter)
+      const bucketRateLimiting = resolveRateLimit(bucket.rateLimiting)
       return {
         name: bucket.name,
         pathPrefix: normalizePrefix(bucket.pathPrefix),
         s3: resolveS3(bucket.s3),
         ...(auth !== undefined && { auth }),
         ...(cache !== undefined && { cache }),
+        ...(cors !== undefined && { cors }),
+        ...(ipFilter !== undefined && { ipFilter }),
+        ...(bucketRateLimiting !== undefined && { rateLimiting: bucketRateLimiting }),
       }
     }),
+    ...(rateLimiting && { rateLimiting }),
+    limits: resolveLimits(input.limits),
   }
 }
 
-function resolveS3(s3: ConfigSchemaOutput['buckets'][number]['s3']): ResolvedS3 {
+type S3Output = ConfigSchemaOutput['buckets'][number]['s3']
+
+function resolveS3(s3: S3Output): ResolvedS3 {
+  const timeout = s3.timeout ?? DEFAULT_TIMEOUT_SECONDS
+  // With replicas, they are the targets; the plain fields are kept for compatibility
+  // with the original's config files but never become an extra target.
+  const targets: ResolvedS3Target[] = s3.replicas
+    ? s3.replicas
+        .map((replica, index) => resolveTarget(replica, replica.name, replica.priority ?? index, replica.timeout ?? timeout))
+        .sort((a, b) => a.priority - b.priority)
+    : [resolveTarget(s3 as Required<Pick<S3Output, 'bucket' | 'region' | 'accessKey' | 'secretKey'>> & S3Output, 'default', 0, timeout)]
+  const { name: _name, priority: _priority, ...primary } = targets[0]!
+  const circuitBreaker = resolveCircuitBreaker(s3.circuitBreaker)
   const resolved: ResolvedS3 = {
-    bucket: s3.bucket,
-    region: s3.region,
-    ...(s3.endpoint !== undefined && { endpoint: s3.endpoint.replace(/\/+$/, '') }),
-    accessKey: s3.accessKey,
-    secretKey: s3.secretKey,
-    ...(s3.sessionToken !== undefined && { sessionToken: s3.sessionToken }),
-    timeoutMs: (s3.timeout ?? DEFAULT_TIMEOUT_SECONDS) * 1000,
+    ...primary,
+    targets,
+    idleTimeoutMs: (s3.idleTimeout ?? DEFAULT_IDLE_TIMEOUT_SECONDS) * 1000,
+    retries: s3.retries ?? DEFAULT_RETRIES,
+    ...(circuitBreaker !== undefined && { circuitBreaker }),
   }
-  return maskSecretsInJson(resolved, ['accessKey', 'secretKey', 'sessionToken'])
+  return maskSecretsInJson(resolved, SECRET_FIELDS)
+}
+
+function resolveTarget(
+  fields: { bucket: string; region: string; endpoint?: string | undefined; accessKey: string; secretKey: string; sessionToken?: string | undefined },
+  name: string,
+  priority: number,
+  timeoutSeconds: number,
+): ResolvedS3Target {
+  const target: ResolvedS3Target = {
+    name,
+    priority,
+    bucket: fields.bucket,
+    region: fields.region,
+    ...(fields.endpoint !== undefined && { endpoint: fields.endpoint.replace(/\/+$/, '') }),
+    accessKey: fields.accessKey,
+    secretKey: fields.secretKey,
+    ...(fields.sessionToken !== undefined && { sessionToken: fields.sessionToken }),
+    timeoutMs: timeoutSeconds * 1000,
+  }
+  return maskSecretsInJson(target, SECRET_FIELDS)
 }
 
 /** `/cdn/` → `/cdn`, `/` → `''`. Prefixes are literal (decoded) path text. */

@@ -14,3 +14,15 @@ export function withHeader(response: Response, name: string, value: string): Res
     return copy
   }
 }
+
+/** Like {@link withHeader}, for several changes at once (re-wrapping at most once). */
+export function withHeaders(response: Response, change: (headers: Headers) => void): Response {
+  try {
+    change(response.headers)
+    return response
+  } catch {
+    const copy = new Response(response.body, response)
+    change(copy.headers)
+    return copy
+  }
+}

@@ -9,8 +9,11 @@ import {
   PreconditionFailedError,
   RangeNotSatisfiableError,
 } from '../errors.js'
+import type { Logger } from '../logger.js'
+import { withIdleTimeout } from '../reliability/idle-timeout.js'
 import { forwardedRequestHeaders, objectResponseHeaders } from '../s3/object-headers.js'
-import { createS3Client, type FetchFunction, type S3Client } from '../s3/s3-client.js'
+import type { FetchFunction } from '../s3/s3-client.js'
+import { createTargetPool, type TargetPool } from '../s3/target-pool.js'
 
 export interface S3OriginOptions {
   /**
@@ -20,6 +23,8 @@ export interface S3OriginOptions {
    * the runtime's `originFetch` from the handler context, else `globalThis.fetch`.
    */
   fetch?: FetchFunction
+  /** Receives S3 circuit breaker changes. Default: none. */
+  logger?: Logger
 }
 
 /**
@@ -29,32 +34,44 @@ export interface S3OriginOptions {
  * that goes away (request signal aborted, response body cancelled) cancels the S3
  * transfer. S3's errors become the proxy's JSON errors; nothing of S3's own error
  * (XML, request ids, bucket, endpoint) reaches the client.
+ *
+ * Reliability (per bucket, see docs/reliability.md): replicas tried by priority,
+ * retries with backoff and a retry budget, a circuit breaker per target — all before
+ * the response starts; once it has, a body that stalls longer than `idleTimeout`
+ * errors (the client sees an aborted transfer, the cache stores nothing).
  */
 export function s3Origin(config: YatagarasuConfig | ResolvedConfig, options: S3OriginOptions = {}): Middleware {
-  const clients = new Map<string, S3Client>()
-  for (const bucket of resolveConfig(config).buckets) clients.set(bucket.name, createS3Client(bucket.s3))
+  const origins = new Map<string, { pool: TargetPool; idleTimeoutMs: number }>()
+  for (const bucket of resolveConfig(config).buckets) {
+    const pool = createTargetPool(bucket.s3, { bucket: bucket.name, ...(options.logger && { logger: options.logger }) })
+    origins.set(bucket.name, { pool, idleTimeoutMs: bucket.s3.idleTimeoutMs })
+  }
 
   return async function s3OriginMiddleware(ctx) {
-    const client = ctx.bucket && clients.get(ctx.bucket.name)
-    if (!client || ctx.key === undefined) throw new NotFoundError('No bucket is configured for this path')
+    const origin = ctx.bucket && origins.get(ctx.bucket.name)
+    if (!origin || ctx.key === undefined) throw new NotFoundError('No bucket is configured for this path')
     const method = ctx.method === 'HEAD' ? 'HEAD' : 'GET'
     const started = performance.now()
-    const s3Response = await client.send(
+    const { response, reportStall } = await origin.pool.send(
       { method, key: ctx.key, headers: forwardedRequestHeaders(ctx.request.headers), signal: ctx.request.signal },
       options.fetch ?? ctx.originFetch ?? globalFetch,
     )
     ctx.timings.s3 = performance.now() - started
-    return toClientResponse(s3Response, ctx)
+    return toClientResponse(response, ctx, origin.idleTimeoutMs, reportStall)
   }
 }
 
 const globalFetch: FetchFunction = (input, init) => fetch(input, init)
 
-function toClientResponse(s3: Response, ctx: RequestContext): Response {
+function toClientResponse(s3: Response, ctx: RequestContext, idleTimeoutMs: number, onStall: () => void): Response {
   const status = s3.status
   if (status === 200 || status === 206) {
     const headers = objectResponseHeaders(s3.headers)
-    return new Response(ctx.method === 'HEAD' ? null : s3.body, { status, headers })
+    if (ctx.method === 'HEAD' || s3.body === null) {
+      discardBody(s3)
+      return new Response(null, { status, headers })
+    }
+    return new Response(withIdleTimeout(s3.body, idleTimeoutMs, onStall), { status, headers })
   }
   discardBody(s3)
   if (status === 304) return new Response(null, { status, headers: objectResponseHeaders(s3.headers) })

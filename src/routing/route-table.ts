@@ -45,7 +45,9 @@ export function createRouteTable(config: ResolvedConfig): RouteTable {
       const rest = segments.slice(base.length)
       for (let depth = Math.min(maxDepth, rest.length); depth >= 0; depth--) {
         const bucket = byPrefix.get(rest.slice(0, depth).join(JOIN))
-        if (bucket === undefined) continue
+        // `['']` joins like `[]`, so an empty first segment would match the root prefix
+        // and be dropped: `//key` names the key `/key`, not `key`.
+        if (bucket === undefined || (depth > 0 && bucket.pathPrefix === '')) continue
         const key = rest.slice(depth).join('/')
         if (key === '') return { kind: 'empty-key', bucket }
         const problem = findKeyProblem(key)

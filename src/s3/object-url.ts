@@ -1,4 +1,4 @@
-import type { ResolvedS3 } from '../config/types.js'
+import type { ResolvedS3Connection } from '../config/types.js'
 import { encodeKey } from '../routing/object-key.js'
 
 /**
@@ -8,7 +8,7 @@ import { encodeKey } from '../routing/object-key.js'
  * whose virtual host would not match the TLS certificate (AWS docs, "Virtual hosting
  * of buckets"), which stay path-style.
  */
-export function objectUrlBase(s3: ResolvedS3): string {
+export function objectUrlBase(s3: ResolvedS3Connection): string {
   if (s3.endpoint !== undefined) return `${s3.endpoint}/${encodeKey(s3.bucket)}/`
   if (s3.bucket.includes('.')) return `https://s3.${s3.region}.amazonaws.com/${s3.bucket}/`
   return `https://${s3.bucket}.s3.${s3.region}.amazonaws.com/`

@@ -1,5 +1,5 @@
 import { AwsClient, AwsV4Signer } from 'aws4fetch'
-import type { ResolvedS3 } from '../config/types.js'
+import type { ResolvedS3Connection } from '../config/types.js'
 import { BadGatewayError, ClientClosedRequestError, GatewayTimeoutError } from '../errors.js'
 import { objectUrl, objectUrlBase } from './object-url.js'
 
@@ -16,7 +16,7 @@ export interface ObjectRequest {
 
 /** One bucket's S3 access: its signing credentials and URL scheme, created once at startup. */
 export interface S3Client {
-  readonly config: ResolvedS3
+  readonly config: ResolvedS3Connection
   /**
    * Signs and sends a request. Resolves with S3's response as soon as its headers
    * arrive (the body is still streaming). Throws `GatewayTimeoutError` when S3 is
@@ -26,7 +26,7 @@ export interface S3Client {
   send(request: ObjectRequest, fetchImpl: FetchFunction): Promise<Response>
 }
 
-export function createS3Client(config: ResolvedS3): S3Client {
+export function createS3Client(config: ResolvedS3Connection): S3Client {
   // One AwsClient per bucket holds the credentials and caches the derived signing key
   // per day (aws4fetch's `cache`). Its retries are off: a proxy must never re-send a
   // request whose body may already be streaming to a client.
