@@ -42,6 +42,7 @@ describe('memoryStore', () => {
     await store.get('a') // a is now the most recently used; b the least
     await store.set('d', entry(1000))
     expect(await store.get('b')).toBeUndefined()
+    expect(store.evictions).toBe(1)
     expect(await store.get('a')).toBeDefined()
     expect(await store.get('c')).toBeDefined()
     expect(await store.get('d')).toBeDefined()
@@ -52,6 +53,7 @@ describe('memoryStore', () => {
     expect(await store.get('d')).toBeDefined()
     expect(await store.get('e')).toBeDefined()
     expect(store.size).toBeLessThanOrEqual(per * 3)
+    expect(store.evictions).toBe(3)
   })
 
   it('never stores an entry larger than maxSize (and drops the old one under that key)', async () => {

@@ -15,6 +15,8 @@ export interface MemoryStore extends CacheStore {
   readonly size: number
   /** Entries currently held (expired ones until they are next touched or evicted). */
   readonly entries: number
+  /** Entries evicted so far to stay within `maxSize` (a running total, for metrics). */
+  readonly evictions: number
   /** Removes every entry. */
   clear(): void
 }
@@ -61,11 +63,13 @@ export function memoryStore(options: MemoryStoreOptions = {}): MemoryStore {
     return true
   }
 
+  let evictions = 0
+
   function evictUntilFits(): void {
     while (bytes > maxSize) {
       const oldest = lru.entriesAscending().next()
       if (oldest.done) return
-      remove(oldest.value[0])
+      if (remove(oldest.value[0])) evictions++
     }
   }
 
@@ -108,6 +112,9 @@ export function memoryStore(options: MemoryStoreOptions = {}): MemoryStore {
     },
     get entries() {
       return lru.size
+    },
+    get evictions() {
+      return evictions
     },
   }
 }
