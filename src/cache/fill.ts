@@ -70,21 +70,25 @@ export function fillFrom(source: ReadableStream<Uint8Array>, maxBytes: number, e
     controller.error(error)
   }
 
+  // Moves one chunk from S3 to the client (and the copy); false once there is no more.
+  async function forwardOne(): Promise<boolean> {
+    const { done, value } = await reader.read()
+    if (finished) return false // the client cancelled meanwhile
+    if (done) {
+      finished = true
+      complete()
+      controller.close()
+      return false
+    }
+    keep(value)
+    controller.enqueue(value)
+    return true
+  }
+
   // Reads ahead while the copy is kept; returns when the copy is dropped or S3 is done.
   async function readAhead(): Promise<void> {
     try {
-      while (eager && !finished) {
-        const { done, value } = await reader.read()
-        if (finished) return // the client cancelled meanwhile
-        if (done) {
-          finished = true
-          complete()
-          controller.close()
-          return
-        }
-        keep(value)
-        controller.enqueue(value)
-      }
+      while (eager && !finished && (await forwardOne()));
     } catch (error) {
       fail(error)
     }
@@ -101,16 +105,7 @@ export function fillFrom(source: ReadableStream<Uint8Array>, maxBytes: number, e
         // client read pulls exactly one chunk from S3 (plain pass-through).
         if (eager || finished) return
         try {
-          const { done, value } = await reader.read()
-          if (finished) return
-          if (done) {
-            finished = true
-            complete()
-            controller.close()
-            return
-          }
-          keep(value)
-          controller.enqueue(value)
+          await forwardOne()
         } catch (error) {
           fail(error)
         }
