@@ -267,7 +267,10 @@ describe('the Node adapter: responses', () => {
   it('a client that leaves before the response aborts the signal, and the late body is cancelled', async () => {
     const state: Source = { pulled: 0, cancelled: false }
     let abortedAfter = -1
+    let entered!: () => void
+    const handlerEntered = new Promise<void>((resolve) => (entered = resolve))
     const url = await start(async (request) => {
+      entered()
       const started = performance.now()
       await new Promise((resolve) => request.signal.addEventListener('abort', resolve))
       abortedAfter = performance.now() - started
@@ -275,7 +278,10 @@ describe('the Node adapter: responses', () => {
     })
     const req = http.get(url)
     req.on('error', () => {})
-    await sleep(100)
+    // Leave only once the handler is waiting: on a loaded machine a fixed sleep could
+    // destroy the socket before the request was even parsed, and no handler would run.
+    await handlerEntered
+    await sleep(20)
     req.destroy()
     await waitFor(() => state.cancelled)
     expect(abortedAfter).toBeGreaterThanOrEqual(0)
