@@ -100,6 +100,7 @@ describe('requests to S3', () => {
     const names = [...sent.headers.keys()].sort()
     expect(names).toEqual(
       [
+        'accept-encoding',
         'authorization',
         'if-match',
         'if-modified-since',
@@ -113,6 +114,8 @@ describe('requests to S3', () => {
     )
     expect(sent.headers.get('authorization')).toMatch(/^AWS4-HMAC-SHA256 /)
     expect(sent.headers.get('range')).toBe('bytes=0-9')
+    // Not the client's `gzip`: the proxy always asks for the stored bytes as they are.
+    expect(sent.headers.get('accept-encoding')).toBe('identity')
   })
 
   it('sends HEAD as HEAD', async () => {

@@ -72,7 +72,13 @@ export function createS3Client(config: ResolvedS3Connection): S3Client {
         controller.abort()
       }, config.timeoutMs)
       try {
-        return await fetchImpl(url, { method: request.method, headers, signal: controller.signal, redirect: 'manual' })
+        // Objects must pass through byte for byte, also when stored with a Content-Encoding.
+        // Deno decodes unless the request names an Accept-Encoding; Bun unless told
+        // `decompress: false` (an extra init field other runtimes ignore). Node's global
+        // fetch always decodes: the Node adapter supplies `nodeFetch` instead.
+        headers.set('accept-encoding', 'identity')
+        const init = { method: request.method, headers, signal: controller.signal, redirect: 'manual', decompress: false }
+        return await fetchImpl(url, init as RequestInit)
       } catch (error) {
         request.signal.removeEventListener('abort', onClientAbort)
         if (timedOut) throw new GatewayTimeoutError('The storage backend did not respond in time', { cause: error })
