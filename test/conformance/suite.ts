@@ -1,0 +1,318 @@
+/**
+ * One list of scenarios that every runtime target must pass over real HTTP: the Node
+ * adapter, Bun, Deno, Next.js (Node and Edge routes) and the edge runtime. Each target
+ * file only says how to start a server for a config; this file owns the S3 side (s3rver
+ * behind a SigV4 verifier), the config and the checks, so every target is held to
+ * exactly the same behaviour.
+ */
+import { createHash } from 'node:crypto'
+import http from 'node:http'
+import { gzipSync } from 'node:zlib'
+import { SignJWT } from 'jose'
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
+import type { YatagarasuConfig } from '../../src/index.js'
+import { rawRequest, type RawResponse } from '../support/raw-http.js'
+import { startTestS3, TEST_CREDENTIALS, type TestS3 } from '../support/test-s3.js'
+
+export interface ConformanceTarget {
+  /** Where the buckets are mounted, e.g. `http://127.0.0.1:PORT` or `http://127.0.0.1:PORT/api/s3`. */
+  baseUrl: string
+  close(): Promise<void>
+}
+
+/** Platform behaviour a target cannot change. Each one is asserted as it really is, never skipped. */
+export interface ConformanceLimits {
+  /** Next.js and edge-runtime drop `Content-Length` from every HEAD response. */
+  headWithoutContentLength?: boolean
+}
+
+export type StartTarget = (config: YatagarasuConfig) => Promise<ConformanceTarget>
+
+const BUCKET = 'conformance'
+const JWT_SECRET = 'conformance-secret-that-is-long-enough-for-hs256-0123456789'
+const BIG_SIZE = 64 * 1024 * 1024
+const SLOW_SIZE = 2 * 1024 * 1024
+const HELLO = 'hello world'
+const GZIPPED = gzipSync('<p>compressed</p>'.repeat(200))
+
+/** The config every target serves: a cached bucket, an uncached one for streams, and a private one. */
+export function conformanceConfig(s3Endpoint: string): YatagarasuConfig {
+  const s3 = {
+    bucket: BUCKET,
+    region: 'us-east-1',
+    endpoint: s3Endpoint,
+    accessKey: TEST_CREDENTIALS.accessKeyId,
+    secretKey: TEST_CREDENTIALS.secretAccessKey,
+  }
+  return {
+    buckets: [
+      { name: 'pub', pathPrefix: '/pub', s3, cache: { enabled: true, ttl: 300 } },
+      { name: 'stream', pathPrefix: '/stream', s3 },
+      {
+        name: 'priv',
+        pathPrefix: '/priv',
+        s3,
+        auth: {
+          enabled: true,
+          jwt: {
+            secret: JWT_SECRET,
+            algorithm: 'HS256',
+            claimsVerification: [{ claim: 'role', operator: 'equals', value: 'reader' }],
+          },
+        },
+      },
+    ],
+  }
+}
+
+function deterministicBytes(size: number): Uint8Array {
+  const bytes = new Uint8Array(size)
+  let x = 2463534242
+  for (let i = 0; i < size; i += 4) {
+    x ^= x << 13
+    x ^= x >>> 17
+    x ^= x << 5
+    bytes[i] = x & 255
+    bytes[i + 1] = (x >>> 8) & 255
+    bytes[i + 2] = (x >>> 16) & 255
+    bytes[i + 3] = (x >>> 24) & 255
+  }
+  return bytes
+}
+
+const token = (role: string) =>
+  new SignJWT({ role }).setProtectedHeader({ alg: 'HS256' }).setExpirationTime('5m').sign(new TextEncoder().encode(JWT_SECRET))
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
+
+/** Reads a body to its end, hashing it, without holding it in memory. */
+function download(url: string): Promise<{ status: number; headers: http.IncomingHttpHeaders; bytes: number; sha256: string; complete: boolean }> {
+  return new Promise((resolve, reject) => {
+    http
+      .get(url, { agent: false }, (res) => {
+        const hash = createHash('sha256')
+        let bytes = 0
+        res.on('data', (chunk: Buffer) => {
+          bytes += chunk.length
+          hash.update(chunk)
+        })
+        res.once('close', () =>
+          resolve({ status: res.statusCode ?? 0, headers: res.headers, bytes, sha256: hash.digest('hex'), complete: res.complete }),
+        )
+      })
+      .once('error', reject)
+  })
+}
+
+function json(response: RawResponse): { error: { status: number; code: string; message: string; requestId: string } } {
+  expect(response.headers['content-type']).toMatch(/^application\/json/)
+  return JSON.parse(response.body.toString('utf8'))
+}
+
+export function describeConformance(name: string, startTarget: StartTarget, limits: ConformanceLimits = {}): void {
+  describe(`conformance: ${name}`, () => {
+    let s3: TestS3
+    let target: ConformanceTarget
+    let bigDigest: string
+    const url = (path: string) => `${target.baseUrl}${path}`
+    /** The S3 requests for one key, in order. */
+    const s3RequestsFor = (key: string) => s3.requests.filter((request) => request.key === key)
+
+    beforeAll(async () => {
+      s3 = await startTestS3({ buckets: [{ name: BUCKET, region: 'us-east-1' }] })
+      const big = deterministicBytes(BIG_SIZE)
+      bigDigest = createHash('sha256').update(big).digest('hex')
+      await Promise.all([
+        s3.put(BUCKET, 'hello.txt', HELLO, { 'Content-Type': 'text/plain; charset=utf-8', 'x-amz-meta-author': 'ada' }),
+        s3.put(BUCKET, 'cached.txt', 'cache me'),
+        s3.put(BUCKET, 'dir/a%2Fb.txt', 'encoded slash'),
+        s3.put(BUCKET, 'big.bin', big, { 'Content-Type': 'application/octet-stream' }),
+        s3.put(BUCKET, 'slow.bin', deterministicBytes(SLOW_SIZE)),
+        s3.put(BUCKET, 'page.html.gz', GZIPPED, { 'Content-Type': 'text/html', 'Content-Encoding': 'gzip' }),
+      ])
+      s3.throttle(BUCKET, 'slow.bin', { chunkSize: 16 * 1024, intervalMs: 20 })
+      target = await startTarget(conformanceConfig(s3.endpoint))
+    }, 240_000)
+
+    afterAll(async () => {
+      await target?.close()
+      await s3?.close()
+    }, 30_000)
+
+    beforeEach(() => s3.reset())
+
+    it('GET returns the object with its headers and no S3 internals', async () => {
+      const response = await rawRequest(url('/stream/hello.txt'))
+      expect(response.status).toBe(200)
+      expect(response.body.toString()).toBe(HELLO)
+      expect(response.headers['content-type']).toBe('text/plain; charset=utf-8')
+      expect(response.headers['content-length']).toBe(String(HELLO.length))
+      expect(response.headers.etag).toMatch(/^"[0-9a-f]+"$/)
+      expect(response.headers['x-amz-meta-author']).toBe('ada')
+      expect(Object.keys(response.headers).filter((h) => h.startsWith('x-amz-') && !h.startsWith('x-amz-meta-'))).toEqual([])
+      expect(s3RequestsFor('hello.txt')).toMatchObject([{ method: 'GET', signature: 'valid', rawQuery: '' }])
+    })
+
+    it('a key with an encoded slash reaches S3 as one segment', async () => {
+      const response = await rawRequest(url('/stream/dir/a%252Fb.txt'))
+      expect(response.status).toBe(200)
+      expect(response.body.toString()).toBe('encoded slash')
+    })
+
+    it('HEAD answers the headers without a body', async () => {
+      const response = await rawRequest(url('/stream/hello.txt'), { method: 'HEAD' })
+      expect(response.status).toBe(200)
+      expect(response.body.length).toBe(0)
+      expect(response.headers['content-type']).toBe('text/plain; charset=utf-8')
+      expect(response.headers.etag).toMatch(/^"[0-9a-f]+"$/)
+      // A documented platform limit where it applies, asserted as it is so a change is noticed.
+      expect(response.headers['content-length']).toBe(limits.headWithoutContentLength ? undefined : String(HELLO.length))
+      expect(s3RequestsFor('hello.txt')).toMatchObject([{ method: 'HEAD' }])
+    })
+
+    it('Range answers 206 with the part, and bytes=0- with the whole object', async () => {
+      const part = await rawRequest(url('/stream/hello.txt'), { headers: { Range: 'bytes=0-4' } })
+      expect(part.status).toBe(206)
+      expect(part.body.toString()).toBe('hello')
+      expect(part.headers['content-range']).toBe(`bytes 0-4/${HELLO.length}`)
+      expect(part.headers['content-length']).toBe('5')
+
+      const open = await rawRequest(url('/stream/hello.txt'), { headers: { Range: 'bytes=0-' } })
+      expect(open.status).toBe(206)
+      expect(open.body.toString()).toBe(HELLO)
+      expect(open.headers['content-range']).toBe(`bytes 0-${HELLO.length - 1}/${HELLO.length}`)
+    })
+
+    it('If-None-Match with the current ETag answers 304 without a body', async () => {
+      const first = await rawRequest(url('/stream/hello.txt'))
+      const etag = first.headers.etag!
+      const response = await rawRequest(url('/stream/hello.txt'), { headers: { 'If-None-Match': etag } })
+      expect(response.status).toBe(304)
+      expect(response.body.length).toBe(0)
+      expect(s3RequestsFor('hello.txt')[1]?.headers['if-none-match']).toBe(etag)
+    })
+
+    it('a missing object and an unknown path answer 404 as JSON', async () => {
+      const missing = await rawRequest(url('/stream/no-such-object.txt'))
+      expect(missing.status).toBe(404)
+      expect(json(missing).error).toMatchObject({ status: 404 })
+      expect(missing.body.toString()).not.toMatch(/NoSuchKey|<\?xml|s3rver|conformance/i)
+
+      const unrouted = await rawRequest(url('/nowhere/x.txt'))
+      expect(unrouted.status).toBe(404)
+      expect(json(unrouted).error).toMatchObject({ status: 404 })
+    })
+
+    it('write methods answer 405 with Allow, and never reach S3', async () => {
+      for (const method of ['PUT', 'POST', 'DELETE', 'PATCH']) {
+        const response = await rawRequest(url('/stream/hello.txt'), { method, body: 'x', headers: { 'Content-Length': '1' } })
+        expect(response.status, method).toBe(405)
+        expect(response.headers.allow).toMatch(/GET/)
+        expect(json(response).error).toMatchObject({ status: 405 })
+      }
+      expect(s3.requests).toEqual([])
+    })
+
+    it('a private bucket answers 401 without a token, 403 for the wrong claims, 200 for the right ones', async () => {
+      const anonymous = await rawRequest(url('/priv/hello.txt'))
+      expect(anonymous.status).toBe(401)
+      expect(json(anonymous).error).toMatchObject({ status: 401 })
+
+      const writer = await rawRequest(url('/priv/hello.txt'), { headers: { Authorization: `Bearer ${await token('writer')}` } })
+      expect(writer.status).toBe(403)
+      expect(json(writer).error).toMatchObject({ status: 403 })
+      expect(s3.requests).toEqual([])
+
+      const reader = await rawRequest(url('/priv/hello.txt'), { headers: { Authorization: `Bearer ${await token('reader')}` } })
+      expect(reader.status).toBe(200)
+      expect(reader.body.toString()).toBe(HELLO)
+      // The client's token never goes to S3.
+      expect(s3RequestsFor('hello.txt')[0]?.headers.authorization).toMatch(/^AWS4-HMAC-SHA256 /)
+    })
+
+    it('X-Cache says MISS, then HIT without asking S3 again', async () => {
+      const miss = await rawRequest(url('/pub/cached.txt'))
+      expect(miss.status).toBe(200)
+      expect(miss.headers['x-cache']).toBe('MISS')
+      expect(miss.body.toString()).toBe('cache me')
+      // The cache is written in the background (waitUntil): allow it a moment.
+      let hit: RawResponse | undefined
+      for (let attempt = 0; attempt < 20; attempt++) {
+        hit = await rawRequest(url('/pub/cached.txt'))
+        if (hit.headers['x-cache'] === 'HIT') break
+        await sleep(100)
+      }
+      expect(hit?.headers['x-cache']).toBe('HIT')
+      expect(hit?.body.toString()).toBe('cache me')
+      const s3Gets = s3RequestsFor('cached.txt').length
+      await rawRequest(url('/pub/cached.txt'))
+      expect(s3RequestsFor('cached.txt').length).toBe(s3Gets)
+    })
+
+    it('a pre-compressed object arrives byte for byte, Content-Encoding kept', async () => {
+      const response = await rawRequest(url('/stream/page.html.gz'), { headers: { 'Accept-Encoding': 'gzip' } })
+      expect(response.status).toBe(200)
+      expect(response.headers['content-encoding']).toBe('gzip')
+      expect(Buffer.compare(response.body, GZIPPED)).toBe(0)
+    })
+
+    it('a 64 MB object streams through byte-exact', async () => {
+      const result = await download(url('/stream/big.bin'))
+      expect(result.status).toBe(200)
+      expect(result.headers['content-length']).toBe(String(BIG_SIZE))
+      expect(result.complete).toBe(true)
+      expect(result.bytes).toBe(BIG_SIZE)
+      expect(result.sha256).toBe(bigDigest)
+    }, 120_000)
+
+    it('the first byte of a slowly sent object arrives long before the last', async () => {
+      const started = performance.now()
+      const { firstByteMs, total, totalMs } = await new Promise<{ firstByteMs: number; total: number; totalMs: number }>(
+        (resolve, reject) => {
+          http
+            .get(url('/stream/slow.bin'), { agent: false }, (res) => {
+              let firstByteMs = -1
+              let total = 0
+              res.on('data', (chunk: Buffer) => {
+                if (firstByteMs < 0) firstByteMs = performance.now() - started
+                total += chunk.length
+              })
+              res.once('end', () => resolve({ firstByteMs, total, totalMs: performance.now() - started }))
+              res.once('error', reject)
+            })
+            .once('error', reject)
+        },
+      )
+      expect(total).toBe(SLOW_SIZE)
+      // 128 chunks 20 ms apart: seconds in all; the first byte must not wait for them.
+      expect(totalMs).toBeGreaterThan(2000)
+      expect(firstByteMs).toBeLessThan(totalMs / 4)
+    }, 60_000)
+
+    it('a client that disconnects stops the S3 transfer', async () => {
+      await new Promise<void>((resolve, reject) => {
+        const request = http.get(url('/stream/slow.bin'), { agent: false }, (res) => {
+          res.once('data', () => {
+            request.destroy()
+            resolve()
+          })
+        })
+        request.once('error', (error) => {
+          if (!request.destroyed) reject(error)
+        })
+      })
+      const left = performance.now()
+      let upstream = s3RequestsFor('slow.bin')[0]
+      for (let attempt = 0; upstream === undefined && attempt < 50; attempt++) {
+        await sleep(20)
+        upstream = s3RequestsFor('slow.bin')[0]
+      }
+      expect(upstream).toBeDefined()
+      const result = await upstream!.done
+      // Unstopped, the object would take ~2.5 s more to send.
+      expect(performance.now() - left).toBeLessThan(1500)
+      expect(result.completed).toBe(false)
+      expect(result.bytesSent).toBeLessThan(SLOW_SIZE / 2)
+    }, 30_000)
+  })
+}

@@ -1,0 +1,67 @@
+/**
+ * Runs a server in its own process (a real `bun`, `deno`, `next start`, ...) and waits
+ * until it prints the line that says where it listens. A process that exits, or stays
+ * silent past the timeout, fails the start with everything it printed: a runtime that
+ * cannot run here must fail loudly, never be skipped.
+ */
+import { spawn } from 'node:child_process'
+
+export interface ChildServerOptions {
+  command: string
+  args?: string[]
+  cwd?: string
+  /** Added to the parent's environment. */
+  env?: Record<string, string>
+  /** The ready line; its first group is the URL. Default /listening on (\S+)/. */
+  readyPattern?: RegExp
+  /** Default 60 s. */
+  timeoutMs?: number
+}
+
+export interface ChildServer {
+  url: string
+  /** Everything printed so far (stdout and stderr), for failure messages. */
+  output(): string
+  /** SIGTERM, then SIGKILL after 5 s; resolves when the process is gone. */
+  close(): Promise<void>
+}
+
+export async function startChildServer(options: ChildServerOptions): Promise<ChildServer> {
+  const readyPattern = options.readyPattern ?? /listening on (\S+)/
+  const child = spawn(options.command, options.args ?? [], {
+    cwd: options.cwd,
+    env: { ...process.env, ...options.env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  })
+  let printed = ''
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()))
+  const close = async () => {
+    if (child.exitCode !== null || child.signalCode !== null) return
+    child.kill('SIGTERM')
+    const timer = setTimeout(() => child.kill('SIGKILL'), 5000)
+    await exited
+    clearTimeout(timer)
+  }
+
+  const url = await new Promise<string>((resolve, reject) => {
+    const fail = (why: string) => {
+      clearTimeout(timer)
+      void close()
+      reject(new Error(`${options.command} ${(options.args ?? []).join(' ')}: ${why}\n--- output ---\n${printed}`))
+    }
+    const timer = setTimeout(() => fail(`no ready line after ${options.timeoutMs ?? 60_000} ms`), options.timeoutMs ?? 60_000)
+    const onOutput = (chunk: Buffer) => {
+      printed += chunk.toString()
+      const match = readyPattern.exec(printed)
+      if (match?.[1]) {
+        clearTimeout(timer)
+        resolve(match[1])
+      }
+    }
+    child.stdout.on('data', onOutput)
+    child.stderr.on('data', (chunk: Buffer) => (printed += chunk.toString()))
+    child.once('error', (error) => fail(`could not start: ${error.message}`))
+    child.once('exit', (code, signal) => fail(`exited early (code ${code}, signal ${signal})`))
+  })
+  return { url, output: () => printed, close }
+}
