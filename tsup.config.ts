@@ -8,6 +8,8 @@ export default defineConfig({
   entry: {
     index: 'src/index.ts',
     node: 'src/adapters/node.ts',
+    bun: 'src/adapters/bun.ts',
+    deno: 'src/adapters/deno.ts',
     redis: 'src/stores/redis.ts',
     // server/config: `yatagarasu/server`, and the `yatagarasu` bin (its `#!` line is kept from the source).
     server: 'src/server/index.ts',

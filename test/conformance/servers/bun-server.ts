@@ -1,0 +1,19 @@
+/**
+ * The conformance target on the real `bun`: the built package, imported by name as a
+ * user would. MODE=adapter uses `yatagarasu/bun`; MODE=plain passes the handler
+ * straight to `Bun.serve({ fetch })`, which calls it with Bun's server object.
+ */
+import { createYatagarasu, silentLogger } from 'yatagarasu'
+import { serve } from 'yatagarasu/bun'
+
+declare const Bun: { serve(options: { port: number; hostname: string; fetch: unknown }): { port: number } }
+declare const process: { env: Record<string, string | undefined> }
+
+const handler = createYatagarasu(JSON.parse(process.env.YATAGARASU_CONFIG!), { logger: silentLogger })
+if (process.env.MODE === 'plain') {
+  const server = Bun.serve({ port: 0, hostname: '127.0.0.1', fetch: handler })
+  console.log(`listening on http://127.0.0.1:${server.port}`)
+} else {
+  const server = await serve(handler)
+  console.log(`listening on ${server.url}`)
+}
