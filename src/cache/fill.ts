@@ -16,6 +16,8 @@
  * (the contract: "the S3 request is cancelled at once"); the cache copy never keeps a
  * download alive on its own.
  */
+import { withDeclaredLength } from '../http/declared-length.js'
+
 export interface Fill {
   /** The stream to give the client. */
   readonly stream: ReadableStream<Uint8Array>
@@ -95,7 +97,7 @@ export function fillFrom(source: ReadableStream<Uint8Array>, maxBytes: number, e
   }
 
   const stream = new ReadableStream<Uint8Array>(
-    {
+    withDeclaredLength({
       start(c) {
         controller = c
         void readAhead()
@@ -115,7 +117,7 @@ export function fillFrom(source: ReadableStream<Uint8Array>, maxBytes: number, e
         abandon('cancelled')
         return reader.cancel(reason)
       },
-    },
+    }, expectedLength),
     { highWaterMark: 0 },
   )
   return { stream, result }

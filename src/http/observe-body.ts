@@ -1,3 +1,4 @@
+import { declaredLength, withDeclaredLength } from './declared-length.js'
 /** How a response body ended. */
 export type BodyOutcome = 'completed' | 'cancelled' | 'errored'
 
@@ -32,7 +33,7 @@ export function observeBody(response: Response, observer: BodyObserver): Respons
     observer.onEnd(bytes, outcome)
   }
   const stream = new ReadableStream<Uint8Array>(
-    {
+    withDeclaredLength({
       async pull(controller) {
         let result: ReadableStreamReadResult<Uint8Array>
         try {
@@ -55,7 +56,7 @@ export function observeBody(response: Response, observer: BodyObserver): Respons
         end('cancelled')
         return reader.cancel(reason)
       },
-    },
+    }, declaredLength(response.headers)),
     { highWaterMark: 0 },
   )
   return new Response(stream, { status: response.status, statusText: response.statusText, headers: response.headers })

@@ -14,6 +14,7 @@ import { withIdleTimeout } from '../reliability/idle-timeout.js'
 import { forwardedRequestHeaders, objectResponseHeaders } from '../s3/object-headers.js'
 import type { FetchFunction } from '../s3/s3-client.js'
 import { createTargetPool, type TargetPool } from '../s3/target-pool.js'
+import { declaredLength } from '../http/declared-length.js'
 
 export interface S3OriginOptions {
   /**
@@ -71,7 +72,7 @@ function toClientResponse(s3: Response, ctx: RequestContext, idleTimeoutMs: numb
       discardBody(s3)
       return new Response(null, { status, headers })
     }
-    return new Response(withIdleTimeout(s3.body, idleTimeoutMs, onStall), { status, headers })
+    return new Response(withIdleTimeout(s3.body, idleTimeoutMs, onStall, declaredLength(headers)), { status, headers })
   }
   discardBody(s3)
   if (status === 304) return new Response(null, { status, headers: objectResponseHeaders(s3.headers) })

@@ -1,4 +1,5 @@
 import { GatewayTimeoutError } from '../errors.js'
+import { withDeclaredLength } from '../http/declared-length.js'
 
 /**
  * Passes `body` through, chunk for chunk (the same `Uint8Array`s, never copied), and
@@ -19,6 +20,7 @@ export function withIdleTimeout(
   body: ReadableStream<Uint8Array>,
   idleMs: number,
   onTimeout?: () => void,
+  expectedLength?: number,
 ): ReadableStream<Uint8Array> {
   const reader = body.getReader()
   let controller!: ReadableStreamDefaultController<Uint8Array>
@@ -49,7 +51,7 @@ export function withIdleTimeout(
   }
 
   return new ReadableStream<Uint8Array>(
-    {
+    withDeclaredLength({
       start(c) {
         controller = c
       },
@@ -76,7 +78,7 @@ export function withIdleTimeout(
         stopTimer()
         return reader.cancel(reason)
       },
-    },
+    }, expectedLength),
     { highWaterMark: 0 },
   )
 }

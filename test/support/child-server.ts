@@ -14,6 +14,11 @@ export interface ChildServerOptions {
   env?: Record<string, string>
   /** The ready line; its first group is the URL. Default /listening on (\S+)/. */
   readyPattern?: RegExp
+  /**
+   * For servers that print nothing when ready (workerd): the URL they will serve. The
+   * server is ready when a request to it gets any HTTP answer.
+   */
+  url?: string
   /** Default 60 s. */
   timeoutMs?: number
 }
@@ -50,9 +55,14 @@ export async function startChildServer(options: ChildServerOptions): Promise<Chi
       reject(new Error(`${options.command} ${(options.args ?? []).join(' ')}: ${why}\n--- output ---\n${printed}`))
     }
     const timer = setTimeout(() => fail(`no ready line after ${options.timeoutMs ?? 60_000} ms`), options.timeoutMs ?? 60_000)
+    if (options.url !== undefined) void pollUntilAnswered(options.url, () => child.exitCode !== null).then((ok) => {
+      if (!ok) return
+      clearTimeout(timer)
+      resolve(options.url!)
+    })
     const onOutput = (chunk: Buffer) => {
       printed += chunk.toString()
-      const match = readyPattern.exec(printed)
+      const match = options.url === undefined ? readyPattern.exec(printed) : null
       if (match?.[1]) {
         clearTimeout(timer)
         resolve(match[1])
@@ -64,4 +74,18 @@ export async function startChildServer(options: ChildServerOptions): Promise<Chi
     child.once('exit', (code, signal) => fail(`exited early (code ${code}, signal ${signal})`))
   })
   return { url, output: () => printed, close }
+}
+
+/** Resolves true once `url` answers, false if the process has gone meanwhile. */
+async function pollUntilAnswered(url: string, exited: () => boolean): Promise<boolean> {
+  while (!exited()) {
+    try {
+      const response = await fetch(url, { signal: AbortSignal.timeout(1000) })
+      await response.body?.cancel()
+      return true
+    } catch {
+      await new Promise((resolve) => setTimeout(resolve, 50))
+    }
+  }
+  return false
 }
