@@ -1,7 +1,7 @@
 /**
  * The published package works: `npm pack` of the built library, installed into an
  * empty project, imported from ESM and CJS, answers a request through the Node
- * adapter; publint and arethetypeswrong find nothing wrong with its exports.
+ * adapter (and through the Bun and Deno adapters on those runtimes); publint and arethetypeswrong find nothing wrong with its exports.
  * Needs `npm run build` first (the `test` script does it).
  */
 import { execFileSync, spawnSync } from 'node:child_process'
@@ -82,6 +82,17 @@ describe('the npm package', () => {
     )
     expect(JSON.parse(run('node', ['cjs.cjs'], project))).toEqual(EXPECTED)
   })
+
+  it.each([
+    ['bun', ['run'], 'yatagarasu/bun'],
+    ['deno', ['run', '--allow-net', '--allow-env', '--allow-read'], 'yatagarasu/deno'],
+  ])('works on the real %s through its adapter', (runtime, args, entry) => {
+    const file = `${runtime}.mjs`
+    writeFileSync(join(project, file), script(`import { createYatagarasu } from 'yatagarasu'\nimport { serve } from '${entry}'`))
+    const env = { ...process.env, DENO_DIR: join(project, '.deno'), NO_COLOR: '1' }
+    const output = execFileSync(join(root, 'node_modules/.bin', runtime), [...args, file], { cwd: project, encoding: 'utf8', env, timeout: 120_000 })
+    expect(JSON.parse(output)).toEqual(EXPECTED)
+  }, 150_000)
 
   it('has types and package.json exports that tools accept', () => {
     const pkg = JSON.parse(readFileSync(join(project, 'node_modules/yatagarasu/package.json'), 'utf8'))
