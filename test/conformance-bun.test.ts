@@ -5,6 +5,7 @@
  */
 import { fileURLToPath } from 'node:url'
 import { describe, expect, it } from 'vitest'
+import { describeGracefulClose } from './conformance/graceful-close.js'
 import { describeConformance, type StartTarget } from './conformance/suite.js'
 import { startChildServer } from './support/child-server.js'
 
@@ -51,4 +52,9 @@ describe('Bun: the adapter passes the client IP, the plain handler has none', ()
       await target.close()
     }
   }, 60_000)
+})
+
+describeGracefulClose('Bun adapter', async (config) => {
+  const target = await startBun('adapter')(config)
+  return { url: target.baseUrl, output: () => '', close: target.close }
 })

@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { afterAll, describe, expect, it } from 'vitest'
+import { describeGracefulClose } from './conformance/graceful-close.js'
 import { describeConformance, type StartTarget } from './conformance/suite.js'
 import { startChildServer } from './support/child-server.js'
 
@@ -56,4 +57,9 @@ describe('Deno: the adapter passes the client IP, the plain handler has none', (
       await target.close()
     }
   }, 60_000)
+})
+
+describeGracefulClose('Deno adapter', async (config) => {
+  const target = await startDeno('adapter')(config)
+  return { url: target.baseUrl, output: () => '', close: target.close }
 })

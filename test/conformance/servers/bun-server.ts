@@ -7,7 +7,7 @@ import { createYatagarasu, silentLogger } from 'yatagarasu'
 import { serve } from 'yatagarasu/bun'
 
 declare const Bun: { serve(options: { port: number; hostname: string; fetch: unknown }): { port: number } }
-declare const process: { env: Record<string, string | undefined> }
+declare const process: { env: Record<string, string | undefined>; once(signal: string, listener: () => void): void; exit(code: number): never }
 
 const handler = createYatagarasu(JSON.parse(process.env.YATAGARASU_CONFIG!), { logger: silentLogger })
 if (process.env.MODE === 'plain') {
@@ -16,4 +16,6 @@ if (process.env.MODE === 'plain') {
 } else {
   const server = await serve(handler)
   console.log(`listening on ${server.url}`)
+  // Graceful: in-flight responses and cache writes finish before the process exits.
+  process.once('SIGTERM', () => void server.close().then(() => process.exit(0)))
 }

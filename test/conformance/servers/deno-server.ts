@@ -8,6 +8,8 @@ import { serve } from 'yatagarasu/deno'
 
 declare const Deno: {
   env: { get(name: string): string | undefined }
+  addSignalListener(signal: string, listener: () => void): void
+  exit(code: number): never
   serve(options: { port: number; hostname: string; onListen(addr: { port: number }): void }, handler: unknown): unknown
 }
 
@@ -17,4 +19,6 @@ if (Deno.env.get('MODE') === 'plain') {
 } else {
   const server = await serve(handler)
   console.log(`listening on ${server.url}`)
+  // Graceful: in-flight responses and cache writes finish before the process exits.
+  Deno.addSignalListener('SIGTERM', () => void server.close().then(() => Deno.exit(0)))
 }
