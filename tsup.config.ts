@@ -8,6 +8,7 @@ export default defineConfig({
   entry: {
     index: 'src/index.ts',
     node: 'src/adapters/node.ts',
+    vercel: 'src/adapters/vercel.ts',
     bun: 'src/adapters/bun.ts',
     deno: 'src/adapters/deno.ts',
     redis: 'src/stores/redis.ts',
