@@ -1,0 +1,498 @@
+#!/usr/bin/env node
+/**
+ * `npm run bench [-- --quick] [-- --only=hit,pass,stream,memory,disconnect] [-- --prof]`
+ *
+ * Runs every scenario of docs/benchmarks.md in one go, each server in its own process
+ * (pinned to core 0 where it matters), the load generator in another (core 1), the S3
+ * side played by a fast local origin (bench/servers/origin.mjs), and writes
+ * docs/benchmarks.md, docs/benchmarks.svg and docs/benchmarks.json. Every figure is a
+ * median of several runs, and every target is a ratio to a reference measured in this
+ * same command. `--quick` takes ~3 minutes with fewer, shorter runs (and smaller
+ * objects for the memory scenario); the default ~12 minutes. `--prof` runs the Node
+ * proxies with `--cpu-prof` (profiles in bench/.profiles/). `--no-write` prints only.
+ */
+import { spawnSync } from 'node:child_process'
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import http from 'node:http'
+import os from 'node:os'
+import path from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { load, LOAD_TOOL } from './lib/load.mjs'
+import { freePort, get, median, memoryOf, now, resetPeak, rssSampler, run, sleep, startServer, stopAll, waitForHttp, which } from './lib/procs.mjs'
+import { writeReport } from './lib/report.mjs'
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url))
+const BENCH = path.join(ROOT, 'bench')
+const args = process.argv.slice(2)
+const QUICK = args.includes('--quick')
+const PROF = args.includes('--prof')
+const WRITE = !args.includes('--no-write')
+const ONLY = args.find((a) => a.startsWith('--only='))?.slice(7).split(',')
+const wants = (scenario) => ONLY === undefined || ONLY.includes(scenario)
+
+const SETTINGS = QUICK
+  ? { runs: 2, hitSeconds: 3, passSeconds: 3, streamSize: 256 << 20, streamRuns: 2, memorySize: 64 << 20, slowSeconds: 6, disconnects: 3 }
+  : { runs: 3, hitSeconds: 8, passSeconds: 5, streamSize: 1 << 30, streamRuns: 3, memorySize: 256 << 20, slowSeconds: 20, disconnects: 5 }
+const CONNECTIONS = 32
+const SIZES = [1024, 100 * 1024]
+const STREAMS = 50
+const SLOW_RATE = 1 << 20 // 1 MiB/s per client
+const SERVER_CPU = 0
+const LOAD_CPU = 1
+
+const BUN = path.join(ROOT, 'node_modules/.bin/bun')
+const PEERS = path.join(BENCH, '.peers')
+const S3PROXY_VERSION = '4.2.1'
+const notes = [] // what could not run, loudly
+const log = (...parts) => console.error(`[bench ${((performance.now() - t0) / 1000).toFixed(0)}s]`, ...parts)
+const t0 = performance.now()
+
+process.on('SIGINT', async () => {
+  await stopAll()
+  process.exit(130)
+})
+
+async function main() {
+  const env = environment()
+  log(`${QUICK ? 'quick' : 'full'} run on ${env.cpu} ×${env.cores}, load generator: ${LOAD_TOOL}`)
+  const proxyBundle = buildProxy()
+  const results = { settings: { ...SETTINGS, connections: CONNECTIONS, streams: STREAMS, slowRate: SLOW_RATE, quick: QUICK }, env, notes }
+
+  const origin = await startServer('origin', process.execPath, [path.join(BENCH, 'servers/origin.mjs')])
+  try {
+    const nodeProxyArgs = [...(PROF ? ['--cpu-prof', `--cpu-prof-dir=${path.join(BENCH, '.profiles')}`] : []), proxyBundle, origin.url]
+    const startNodeProxy = (cpu = SERVER_CPU) => startServer('proxy (Node)', process.execPath, nodeProxyArgs, { cpu })
+    const startBunProxy = (cpu = SERVER_CPU) =>
+      env.bun ? startServer('proxy (Bun)', BUN, [path.join(BENCH, 'servers/proxy.ts'), origin.url], { cpu }) : undefined
+
+    if (wants('hit')) results.hit = await cacheHit(origin, startNodeProxy, startBunProxy, env)
+    if (wants('pass')) results.pass = await passThrough(origin, startNodeProxy, startBunProxy, env)
+    if (wants('stream')) results.stream = await streaming(origin, startNodeProxy, startBunProxy)
+    if (wants('memory')) results.memory = await memory(origin, startNodeProxy)
+    if (wants('disconnect')) results.disconnect = await disconnect(origin, startNodeProxy, startBunProxy)
+  } finally {
+    await stopAll()
+  }
+  results.elapsedSeconds = (performance.now() - t0) / 1000
+  results.env.loadAverageAtEnd = os.loadavg()[0]
+  console.log(JSON.stringify(results, null, 2))
+  if (WRITE) {
+    const written = writeReport(results, path.join(ROOT, 'docs'))
+    log(`wrote ${written.join(', ')}`)
+  }
+  for (const note of notes) log(`NOTE: ${note}`)
+}
+
+function environment() {
+  const version = (command, flag = '--version') => {
+    const out = spawnSync(command, [flag], { encoding: 'utf8' })
+    return out.status === 0 ? (out.stdout + out.stderr).trim().split('\n')[0] : undefined
+  }
+  const bun = existsSync(BUN) ? version(BUN) : undefined
+  if (!bun) notes.push('Bun is not installed (node_modules/.bin/bun): the Bun rows are missing.')
+  const nginx = which('nginx') ? version('nginx', '-v')?.replace(/^nginx version: /, '') : undefined
+  if (!nginx) notes.push('nginx is not installed (`apt-get install -y nginx`): the nginx reference is missing.')
+  if (LOAD_TOOL !== 'wrk') notes.push('wrk is not installed (`apt-get install -y wrk`): autocannon (Node) generated the load, and competes harder for CPU.')
+  if (!which('taskset')) notes.push('taskset is missing: servers and load generator were not pinned to separate cores.')
+  if (!which('curl')) notes.push('curl is missing: streaming used the Node client.')
+  return {
+    date: new Date().toISOString(),
+    cpu: os.cpus()[0]?.model ?? 'unknown',
+    cores: os.availableParallelism(),
+    memoryGB: +(os.totalmem() / 2 ** 30).toFixed(1),
+    loadAverageAtStart: os.loadavg()[0],
+    kernel: `${os.type()} ${os.release()}`,
+    node: process.version,
+    bun,
+    nginx,
+    wrk: LOAD_TOOL === 'wrk' ? version('wrk', '-v') : undefined,
+    loadTool: LOAD_TOOL,
+    commit: spawnSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: ROOT, encoding: 'utf8' }).stdout.trim(),
+    dirty: spawnSync('git', ['status', '--porcelain', 'src'], { cwd: ROOT, encoding: 'utf8' }).stdout.trim() !== '',
+  }
+}
+
+/** Bundles bench/servers/proxy.ts (and src/) for Node with esbuild; dependencies stay in node_modules. */
+function buildProxy() {
+  const outfile = path.join(BENCH, '.build/proxy.mjs')
+  const out = spawnSync(
+    path.join(ROOT, 'node_modules/.bin/esbuild'),
+    [path.join(BENCH, 'servers/proxy.ts'), '--bundle', '--platform=node', '--format=esm', '--target=node20', '--packages=external', `--outfile=${outfile}`, '--log-level=warning'],
+    { encoding: 'utf8' },
+  )
+  if (out.status !== 0) throw new Error(`esbuild failed: ${out.stderr}`)
+  return outfile
+}
+
+// --- 1. cache hit ------------------------------------------------------------
+
+async function cacheHit(origin, startNodeProxy, startBunProxy, env) {
+  log('cache hit: starting servers')
+  const targets = []
+  const nodeFloor = await startServer('node:http floor', process.execPath, [path.join(BENCH, 'servers/node-floor.mjs')], { cpu: SERVER_CPU })
+  targets.push({ id: 'node-floor', label: 'node:http from memory (Node floor)', url: (size) => `${nodeFloor.url}/x/${size}`, server: nodeFloor })
+  const nodeProxy = await startNodeProxy()
+  targets.push({ id: 'node-proxy', label: 'yatagarasu, Node adapter', url: (size) => `${nodeProxy.url}/c/${size}`, server: nodeProxy, cached: true })
+  if (env.bun) {
+    const bunFloor = await startServer('Bun.serve floor', BUN, [path.join(BENCH, 'servers/bun-floor.ts')], { cpu: SERVER_CPU })
+    targets.push({ id: 'bun-floor', label: 'Bun.serve from memory (Bun floor)', url: (size) => `${bunFloor.url}/x/${size}`, server: bunFloor })
+    const bunProxy = await startBunProxy()
+    targets.push({ id: 'bun-proxy', label: 'yatagarasu, Bun.serve', url: (size) => `${bunProxy.url}/c/${size}`, server: bunProxy, cached: true })
+  }
+  let nginx
+  if (env.nginx) {
+    try {
+      nginx = await startNginx(origin.url)
+      targets.push({ id: 'nginx', label: 'nginx proxy_cache (1 worker)', url: (size) => `${nginx.url}/c/${size}`, server: nginx, cached: true })
+    } catch (error) {
+      notes.push(`nginx failed to start: ${error.message.split('\n')[0]}`)
+    }
+  }
+  try {
+    // Fill the caches and check every target answers the right bytes (a HIT where cached).
+    for (const target of targets) {
+      for (const size of SIZES) {
+        await get(target.url(size))
+        const answer = await get(target.url(size))
+        const hit = target.cached ? /HIT/.test(String(answer.headers['x-cache'])) : true
+        if (answer.status !== 200 || answer.length !== size || !hit) {
+          throw new Error(`${target.label} answered ${answer.status}, ${answer.length} bytes, X-Cache ${answer.headers['x-cache']} for ${size}`)
+        }
+        await load(target.url(size), { connections: CONNECTIONS, seconds: 1, cpu: LOAD_CPU }) // JIT warm-up
+      }
+    }
+    const samples = {}
+    for (let round = 0; round < SETTINGS.runs; round++) {
+      for (const size of SIZES) {
+        for (const target of targets) {
+          const result = await load(target.url(size), { connections: CONNECTIONS, seconds: SETTINGS.hitSeconds, cpu: LOAD_CPU })
+          ;(samples[`${target.id}/${size}`] ??= []).push(result)
+          log(`hit ${target.id} ${size} B round ${round + 1}: ${result.rps.toFixed(0)} req/s p50 ${result.p50} ms p99 ${result.p99} ms${result.errors ? ` errors ${result.errors}` : ''}`)
+        }
+      }
+    }
+    return { connections: CONNECTIONS, seconds: SETTINGS.hitSeconds, sizes: SIZES, targets: targets.map(({ id, label }) => ({ id, label })), results: summarize(samples) }
+  } finally {
+    for (const target of targets) await target.server.stop()
+  }
+}
+
+async function startNginx(originUrl) {
+  const prefix = mkdtempSync(path.join(os.tmpdir(), 'yatagarasu-nginx-'))
+  const port = await freePort()
+  const origin = new URL(originUrl)
+  for (const dir of ['cache', 'client_body', 'proxy', 'fastcgi', 'uwsgi', 'scgi', 'logs']) mkdirSync(path.join(prefix, dir))
+  writeFileSync(
+    path.join(prefix, 'nginx.conf'),
+    `daemon off;
+${process.getuid?.() === 0 ? 'user root;' : ''}
+worker_processes 1;
+error_log ${prefix}/logs/error.log warn;
+pid ${prefix}/nginx.pid;
+events { worker_connections 4096; }
+http {
+  access_log off;
+  client_body_temp_path ${prefix}/client_body;
+  proxy_temp_path ${prefix}/proxy;
+  fastcgi_temp_path ${prefix}/fastcgi;
+  uwsgi_temp_path ${prefix}/uwsgi;
+  scgi_temp_path ${prefix}/scgi;
+  keepalive_requests 1000000;
+  proxy_cache_path ${prefix}/cache levels=1:2 keys_zone=bench:10m max_size=1g inactive=60m use_temp_path=off;
+  upstream origin { server ${origin.host}; keepalive 32; }
+  server {
+    listen 127.0.0.1:${port};
+    location /c/ {
+      proxy_pass http://origin/bench/;
+      proxy_http_version 1.1;
+      proxy_set_header Connection "";
+      proxy_cache bench;
+      proxy_cache_key $uri;
+      proxy_cache_valid 200 1h;
+      add_header X-Cache $upstream_cache_status;
+    }
+  }
+}
+`,
+  )
+  const [bin, argv] = ['taskset', ['-c', String(SERVER_CPU), 'nginx', '-p', prefix, '-c', path.join(prefix, 'nginx.conf')]]
+  const { spawn } = await import('node:child_process')
+  const child = spawn(which('taskset') ? bin : 'nginx', which('taskset') ? argv : argv.slice(2), { stdio: ['ignore', 'ignore', 'pipe'] })
+  const url = `http://127.0.0.1:${port}`
+  await waitForHttp(`${url}/c/1`, 10_000)
+  return {
+    url,
+    pid: child.pid,
+    stop: async () => {
+      await new Promise((resolve) => {
+        if (child.exitCode !== null) return resolve()
+        child.once('exit', resolve)
+        child.kill('SIGQUIT')
+        setTimeout(() => child.kill('SIGKILL'), 5000)
+      })
+      rmSync(prefix, { recursive: true, force: true })
+    },
+  }
+}
+
+/** Median of each metric over the rounds. */
+function summarize(samples) {
+  const out = {}
+  for (const [key, runs] of Object.entries(samples)) {
+    out[key] = {
+      rps: median(runs.map((r) => r.rps)),
+      p50: median(runs.map((r) => r.p50)),
+      p99: median(runs.map((r) => r.p99)),
+      errors: runs.reduce((sum, r) => sum + r.errors, 0),
+      runs: runs.map((r) => Math.round(r.rps)),
+    }
+  }
+  return out
+}
+
+// --- 2. pass-through, 6. the s3proxy peer ----------------------------------
+
+async function passThrough(origin, startNodeProxy, startBunProxy, env) {
+  log('pass-through: starting servers')
+  const targets = [{ id: 'direct', label: 'origin directly', url: `${origin.url}/bench/1024` }]
+  const servers = []
+  const nodeProxy = await startNodeProxy()
+  servers.push(nodeProxy)
+  targets.push({ id: 'node-proxy', label: 'yatagarasu, Node adapter', url: `${nodeProxy.url}/p/1024` })
+  if (env.bun) {
+    const bunProxy = await startBunProxy()
+    servers.push(bunProxy)
+    targets.push({ id: 'bun-proxy', label: 'yatagarasu, Bun.serve', url: `${bunProxy.url}/p/1024` })
+  }
+  const peer = await startS3proxy(origin.url)
+  if (peer) {
+    servers.push(peer.server)
+    env.s3proxy = peer.version
+    targets.push({ id: 's3proxy', label: `s3proxy ${S3PROXY_VERSION} (node:http, Node ${peer.nodeVersion})`, url: `${peer.server.url}/p/1024` })
+  }
+  try {
+    for (const target of targets) {
+      const answer = await get(target.url)
+      if (answer.status !== 200 || answer.length !== 1024) throw new Error(`${target.label} answered ${answer.status}, ${answer.length} bytes`)
+      await load(target.url, { connections: CONNECTIONS, seconds: 1, cpu: LOAD_CPU })
+    }
+    const samples = {}
+    for (let round = 0; round < SETTINGS.runs; round++) {
+      for (const connections of [1, CONNECTIONS]) {
+        for (const target of targets) {
+          const result = await load(target.url, { connections, seconds: SETTINGS.passSeconds, cpu: LOAD_CPU })
+          ;(samples[`${target.id}/c${connections}`] ??= []).push(result)
+          log(`pass ${target.id} c${connections} round ${round + 1}: ${result.rps.toFixed(0)} req/s p50 ${result.p50} ms p99 ${result.p99} ms${result.errors ? ` errors ${result.errors}` : ''}`)
+        }
+      }
+    }
+    return { size: 1024, loads: [1, CONNECTIONS], seconds: SETTINGS.passSeconds, targets: targets.map(({ id, label }) => ({ id, label })), results: summarize(samples) }
+  } finally {
+    for (const server of servers) await server.stop()
+  }
+}
+
+/** Installs node@22 and s3proxy into bench/.peers on first use (never into the repo's package.json). */
+async function startS3proxy(originUrl) {
+  const node = path.join(PEERS, 'node_modules/node/bin/node')
+  const entry = path.join(PEERS, 'node_modules/s3proxy/dist/src/index.js')
+  if (!existsSync(node) || !existsSync(entry)) {
+    log(`installing node@22 and s3proxy@${S3PROXY_VERSION} into bench/.peers`)
+    const npm = spawnSync('npm', ['install', '--prefix', PEERS, '--no-audit', '--no-fund', 'node@22', `s3proxy@${S3PROXY_VERSION}`], { encoding: 'utf8' })
+    if (npm.status !== 0 || !existsSync(node) || !existsSync(entry)) {
+      notes.push(`s3proxy could not be installed into bench/.peers (npm: ${(npm.stderr || '').trim().split('\n').pop()}): the peer row is missing.`)
+      return undefined
+    }
+  }
+  try {
+    const nodeVersion = spawnSync(node, ['--version'], { encoding: 'utf8' }).stdout.trim()
+    const server = await startServer('s3proxy', node, [path.join(BENCH, 'servers/s3proxy.mjs'), originUrl, entry], { cpu: SERVER_CPU })
+    return { server, nodeVersion, version: `s3proxy ${S3PROXY_VERSION} on Node ${nodeVersion}` }
+  } catch (error) {
+    notes.push(`s3proxy failed to start: ${error.message.split('\n')[0]}`)
+    return undefined
+  }
+}
+
+// --- 3. streaming --------------------------------------------------------------
+
+async function streaming(origin, startNodeProxy, startBunProxy) {
+  const size = SETTINGS.streamSize
+  log(`streaming: ${size >> 20} MB objects`)
+  // Not pinned: origin, proxy and client share both cores, as they would.
+  const nodeProxy = await startNodeProxy(undefined)
+  const bunProxy = await startBunProxy(undefined)
+  const targets = [
+    { id: 'direct', label: 'origin directly', url: `${origin.url}/bench/${size}` },
+    { id: 'node-proxy', label: 'yatagarasu, Node adapter', url: `${nodeProxy.url}/p/${size}` },
+    ...(bunProxy ? [{ id: 'bun-proxy', label: 'yatagarasu, Bun.serve', url: `${bunProxy.url}/p/${size}` }] : []),
+  ]
+  try {
+    const samples = {}
+    for (let round = 0; round < SETTINGS.streamRuns; round++) {
+      for (const target of targets) {
+        const { bytes, seconds } = await download(target.url)
+        if (bytes !== size) throw new Error(`${target.label}: ${bytes} of ${size} bytes`)
+        ;(samples[target.id] ??= []).push(bytes / 1e6 / seconds)
+        log(`stream ${target.id} round ${round + 1}: ${(bytes / 1e6 / seconds).toFixed(0)} MB/s`)
+      }
+    }
+    const results = {}
+    for (const [id, runs] of Object.entries(samples)) results[id] = { mbps: median(runs), runs: runs.map((r) => Math.round(r)) }
+    return { size, targets: targets.map(({ id, label }) => ({ id, label })), results, client: which('curl') ? 'curl' : 'node:http' }
+  } finally {
+    await nodeProxy.stop()
+    await bunProxy?.stop()
+  }
+}
+
+async function download(url) {
+  if (which('curl')) {
+    const out = await run('curl', ['-s', '-o', '/dev/null', '-w', '%{size_download} %{time_total}', url], { timeoutMs: 300_000 })
+    const [bytes, seconds] = out.trim().split(' ').map(Number)
+    return { bytes, seconds }
+  }
+  const out = JSON.parse(await run(process.execPath, [path.join(BENCH, 'clients/download.mjs'), JSON.stringify({ url, count: 1 })], { timeoutMs: 300_000 }))
+  return { bytes: out.bytes, seconds: out.seconds }
+}
+
+// --- 4. memory per stream ------------------------------------------------------
+
+async function memory(origin, startNodeProxy) {
+  const fast = await memoryRun(origin, startNodeProxy, 'fast', { rate: 0, seconds: 0 })
+  const slow = await memoryRun(origin, startNodeProxy, 'slow', { rate: SLOW_RATE, seconds: SETTINGS.slowSeconds })
+  return { streams: STREAMS, size: SETTINGS.memorySize, fast, slow }
+}
+
+async function memoryRun(origin, startNodeProxy, kind, { rate, seconds }) {
+  const size = SETTINGS.memorySize
+  log(`memory: ${STREAMS} ${kind} clients, ${size >> 20} MB objects${seconds ? `, ${seconds} s` : ''}`)
+  const proxy = await startNodeProxy(undefined)
+  try {
+    // Warm up the streaming path (JIT, pools) so idle RSS includes what any proxy carries.
+    for (let i = 0; i < 4; i++) await get(`${proxy.url}/p/${16 << 20}`)
+    await Promise.all(Array.from({ length: 8 }, () => get(`${proxy.url}/p/${4 << 20}`)))
+    await sleep(1000)
+    const idle = memoryOf(proxy.pid).rss
+    const resetOk = resetPeak(proxy.pid)
+    await get(`${origin.url}/__reset`)
+    const stopSampling = rssSampler(proxy.pid)
+    const started = now()
+    const client = JSON.parse(
+      await run(process.execPath, [path.join(BENCH, 'clients/download.mjs'), JSON.stringify({ url: `${proxy.url}/p/${size}/${kind}-{i}`, count: STREAMS, rate, seconds })], {
+        timeoutMs: 600_000,
+      }),
+    )
+    const peaks = stopSampling()
+    const peak = Math.max(peaks.sampled, resetOk ? peaks.hwm : 0)
+    await sleep(300)
+    const records = JSON.parse((await get(`${origin.url}/__stats?prefix=${kind}-`, { keep: true })).body)
+    const complete = client.streams.filter((s) => s.bytes === size).length
+    const result = {
+      idleMB: idle / 2 ** 20,
+      peakMB: peak / 2 ** 20,
+      perStreamKB: (peak - idle) / STREAMS / 1024,
+      seconds: client.seconds,
+      clientMBps: client.mbps,
+      complete,
+      peakSource: resetOk && peaks.hwm >= peaks.sampled ? 'VmHWM' : 'sampled VmRSS',
+    }
+    if (kind === 'slow') {
+      // Backpressure check: over the last half of the window, the origin must not be read
+      // faster than the clients read (the buffers between them are full by then).
+      const half = started + (seconds * 1000) / 2
+      const end = started + seconds * 1000 - 500
+      const rates = []
+      const excess = []
+      for (const stream of client.streams) {
+        const record = records[`${kind}-${stream.index}`]
+        if (!record?.timeline?.length) continue
+        const at = (t) => {
+          let bytes = 0
+          for (const [time, sent] of record.timeline) if (time <= t) bytes = sent
+          return bytes
+        }
+        rates.push((at(end) - at(half)) / ((end - half) / 1000))
+        excess.push(record.bytes - stream.bytes)
+      }
+      result.originRatePerStreamMBps = median(rates) / 2 ** 20
+      result.maxOriginRatePerStreamMBps = Math.max(...rates) / 2 ** 20
+      result.clientRatePerStreamMBps = SLOW_RATE / 2 ** 20
+      result.medianAheadMB = median(excess) / 2 ** 20
+      result.maxAheadMB = Math.max(...excess) / 2 ** 20
+      result.clientBytesPerStreamMB = median(client.streams.map((s) => s.bytes)) / 2 ** 20
+    }
+    log(`memory ${kind}: idle ${result.idleMB.toFixed(1)} MB, peak ${result.peakMB.toFixed(1)} MB, ${result.perStreamKB.toFixed(0)} KB/stream`)
+    return result
+  } finally {
+    await proxy.stop()
+  }
+}
+
+// --- 5. disconnect -------------------------------------------------------------
+
+async function disconnect(origin, startNodeProxy, startBunProxy) {
+  const out = {}
+  for (const [id, start] of [['node-proxy', startNodeProxy], ['bun-proxy', startBunProxy]]) {
+    const proxy = await start(undefined)
+    if (!proxy) continue
+    try {
+      const trials = []
+      for (let i = 0; i < SETTINGS.disconnects; i++) trials.push(await disconnectOnce(origin, proxy, `disc-${id}-${i}`))
+      out[id] = {
+        trials,
+        afterMB: median(trials.map((t) => t.afterBytes)) / 2 ** 20,
+        maxAfterMB: Math.max(...trials.map((t) => t.afterBytes)) / 2 ** 20,
+        cancelMs: median(trials.map((t) => t.cancelMs)),
+        maxCancelMs: Math.max(...trials.map((t) => t.cancelMs)),
+      }
+      log(`disconnect ${id}: ${out[id].afterMB.toFixed(2)} MB after, cancelled in ${out[id].cancelMs.toFixed(1)} ms (median)`)
+    } finally {
+      await proxy.stop()
+    }
+  }
+  return out
+}
+
+/** Reads 8 MB of a 1 GB object through the proxy as fast as possible, then drops the connection. */
+function disconnectOnce(origin, proxy, tag) {
+  const readBytes = 8 << 20
+  return new Promise((resolve, reject) => {
+    let received = 0
+    let leftAt = 0
+    const request = http.get(`${proxy.url}/p/${1 << 30}/${tag}`, { agent: false }, (response) => {
+      response.on('data', (chunk) => {
+        received += chunk.length
+        if (leftAt === 0 && received >= readBytes) {
+          leftAt = now()
+          request.destroy()
+          void settle()
+        }
+      })
+    })
+    request.on('error', () => {})
+    async function settle() {
+      const deadline = Date.now() + 3000
+      for (;;) {
+        await sleep(50)
+        const record = JSON.parse((await get(`${origin.url}/__stats?prefix=${tag}`, { keep: true })).body)[tag]
+        if (!record) return reject(new Error(`origin has no record of ${tag}`))
+        if (record.closedAt > 0 || Date.now() > deadline) {
+          let atLeave = 0
+          for (const [time, sent] of record.timeline) if (time <= leftAt) atLeave = sent
+          return resolve({
+            receivedBytes: received,
+            afterBytes: record.bytes - atLeave,
+            cancelMs: record.closedAt > 0 ? record.closedAt - leftAt : Infinity,
+          })
+        }
+      }
+    }
+  })
+}
+
+main().catch(async (error) => {
+  console.error(error)
+  await stopAll()
+  process.exit(1)
+})
