@@ -24,8 +24,18 @@ export interface HandlerContext {
   rawPath?: string
 }
 
+/**
+ * A runtime's own second argument that is not a {@link HandlerContext}: Bun's server
+ * object, Deno's `ServeHandlerInfo`, Next.js's `{ params }`. It is accepted and ignored.
+ * Without it in {@link FetchHandler}'s type, TypeScript would refuse `Bun.serve({ fetch:
+ * handler })`, `Deno.serve(handler)` and `export const GET = handler` (a type whose fields
+ * are all optional accepts no object that shares none of them), and `next build` fails.
+ * A field of HandlerContext's given with the wrong type is still an error.
+ */
+export type PlatformArgument = object & { readonly [K in keyof HandlerContext]?: never }
+
 /** A Web-standard fetch handler; what `createYatagarasu` and `compose` return. */
-export type FetchHandler = (request: Request, context?: HandlerContext) => Promise<Response>
+export type FetchHandler = (request: Request, context?: HandlerContext | PlatformArgument) => Promise<Response>
 
 /** Cache outcome reported in `X-Cache`. */
 export type CacheStatus = 'HIT' | 'MISS' | 'BYPASS'

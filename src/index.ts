@@ -1,6 +1,6 @@
 export { createYatagarasu, type YatagarasuOptions } from './create-yatagarasu.js'
 export { compose } from './compose.js'
-export type { CacheStatus, FetchHandler, HandlerContext, Middleware, Next, RequestContext } from './context.js'
+export type { CacheStatus, FetchHandler, HandlerContext, Middleware, Next, PlatformArgument, RequestContext } from './context.js'
 export { requestId, type RequestIdOptions } from './middleware/request-id.js'
 export { errorMapping } from './middleware/error-mapping.js'
 export { routing } from './middleware/routing.js'

@@ -4,13 +4,15 @@
  * through its Edge route. The app resolves `next` from the repo and `yatagarasu` from
  * the built package (dist), as `npm install` of its `file:../..` dependency would.
  */
-import { cpSync, mkdirSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs'
+import { cpSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs'
 import { createServer } from 'node:net'
 import { join, resolve } from 'node:path'
 import { spawn } from 'node:child_process'
-import { afterAll } from 'vitest'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startChildServer } from './support/child-server.js'
-import { describeConformance, type StartTarget } from './conformance/suite.js'
+import { rawRequest } from './support/raw-http.js'
+import { startTestS3, TEST_CREDENTIALS, type TestS3 } from './support/test-s3.js'
+import { describeConformance, type ConformanceTarget, type StartTarget } from './conformance/suite.js'
 
 const ROOT = resolve(import.meta.dirname, '..')
 const NEXT_BIN = join(ROOT, 'node_modules', 'next', 'dist', 'bin', 'next')
@@ -39,15 +41,34 @@ function buildApp(): Promise<string> {
     })
     mkdirSync(join(dir, 'node_modules'))
     symlinkSync(ROOT, join(dir, 'node_modules', 'yatagarasu'), 'dir')
-    await run(process.execPath, [NEXT_BIN, 'build'], dir)
+    // Not in the example: routes that export the bare handler, on each runtime.
+    for (const [folder, runtime] of PLAIN_ROUTES) {
+      mkdirSync(join(dir, 'app', folder, '[...path]'), { recursive: true })
+      writeFileSync(join(dir, 'app', folder, '[...path]', 'route.ts'), plainRoute(`/${folder}`, runtime))
+    }
+    // The plain routes create their handler when the module loads, which `next build` does too.
+    await run(process.execPath, [NEXT_BIN, 'build'], dir, { YATAGARASU_CONFIG: JSON.stringify(PLACEHOLDER_CONFIG) })
     return dir
   })()
   return app
 }
 
-function run(command: string, args: string[], cwd: string): Promise<void> {
+const PLAIN_ROUTES = [
+  ['plain-node', 'nodejs'],
+  ['plain-edge', 'edge'],
+] as const
+const PLACEHOLDER_CONFIG = { buckets: [{ name: 'x', pathPrefix: '/x', s3: { bucket: 'x', region: 'us-east-1', accessKey: 'x', secretKey: 'x' } }] }
+
+function plainRoute(basePath: string, runtime: string): string {
+  return `import { createYatagarasu } from 'yatagarasu'
+export const runtime = '${runtime}'
+export const GET = createYatagarasu({ ...JSON.parse(process.env.YATAGARASU_CONFIG ?? ''), basePath: '${basePath}' })
+`
+}
+
+function run(command: string, args: string[], cwd: string, env: Record<string, string> = {}): Promise<void> {
   return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { cwd, env: { ...process.env, ...ENV }, stdio: ['ignore', 'pipe', 'pipe'] })
+    const child = spawn(command, args, { cwd, env: { ...process.env, ...ENV, ...env }, stdio: ['ignore', 'pipe', 'pipe'] })
     let output = ''
     child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()))
     child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()))
@@ -98,3 +119,28 @@ function nextTarget(mount: string): StartTarget {
 const LIMITS = { headWithoutContentLength: true, responsesWithoutContentLength: true, contentEncodingDecoded: true }
 describeConformance('Next.js, Node.js runtime route', nextTarget('/api/s3'), LIMITS)
 describeConformance('Next.js, Edge runtime route', nextTarget('/edge/s3'), LIMITS)
+
+describe('Next.js: a bare `export const GET = handler` with basePath', () => {
+  let s3: TestS3
+  let target: ConformanceTarget
+  beforeAll(async () => {
+    s3 = await startTestS3({ buckets: [{ name: 'plain', region: 'us-east-1' }] })
+    await s3.put('plain', 'dir/a%2Fb.txt', 'encoded slash', { 'Content-Type': 'text/plain' })
+    const s3Config = { bucket: 'plain', region: 'us-east-1', endpoint: s3.endpoint, accessKey: TEST_CREDENTIALS.accessKeyId, secretKey: TEST_CREDENTIALS.secretAccessKey }
+    target = await nextTarget('')({ buckets: [{ name: 'files', pathPrefix: '/files', s3: s3Config }] })
+  }, 240_000)
+  afterAll(async () => {
+    await target?.close()
+    await s3?.close()
+  })
+
+  it.each(PLAIN_ROUTES.map(([folder]) => folder))('%s: routes past basePath, the key from the raw path', async (folder) => {
+    const response = await rawRequest(`${target.baseUrl}/${folder}/files/dir/a%252Fb.txt?token=t`)
+    expect(response.status).toBe(200)
+    expect(response.body.toString()).toBe('encoded slash')
+    expect(s3.requests.at(-1)).toMatchObject({ key: 'dir/a%2Fb.txt', rawQuery: '' })
+    const missing = await rawRequest(`${target.baseUrl}/${folder}/files/nothing.txt`)
+    expect(missing.status).toBe(404)
+    expect(JSON.parse(missing.body.toString()).error.status).toBe(404)
+  })
+})
