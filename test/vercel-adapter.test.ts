@@ -144,6 +144,44 @@ describe('toRouteHandlers', () => {
   })
 })
 
+describe('ranges of pre-compressed objects (Next decodes what its fetch receives)', () => {
+  /** An S3 that honours Range and stores the object gzip-encoded. */
+  function encodedObjectS3() {
+    const ranges: Array<string | null> = []
+    const fetch = async (_url: string, init: RequestInit) => {
+      const range = new Headers(init.headers).get('range')
+      ranges.push(range)
+      const headers = { 'Content-Encoding': 'gzip', 'Content-Type': 'text/html' }
+      return range === null
+        ? new Response('whole-object', { headers: { ...headers, 'Content-Length': '12' } })
+        : new Response('whole', { status: 206, headers: { ...headers, 'Content-Length': '5', 'Content-Range': 'bytes 0-4/12' } })
+    }
+    return { ranges, fetch }
+  }
+
+  it('a Range on an object with a Content-Encoding is answered with the whole object, 200', async () => {
+    const s3 = encodedObjectS3()
+    const { GET } = createRouteHandlers({ buckets: [{ name: 'b', pathPrefix: '/b', s3: S3 }] }, { fetch: s3.fetch, logger: silentLogger })
+    const response = await GET(new Request('http://x/b/page.html', { headers: { Range: 'bytes=0-4', 'If-Range': '"e"' } }))
+    expect(response.status).toBe(200)
+    expect(await response.text()).toBe('whole-object')
+    expect(s3.ranges).toEqual(['bytes=0-4', null])
+  })
+
+  it('a Range on a plain object stays a 206', async () => {
+    const ranges: Array<string | null> = []
+    const fetch = async (_url: string, init: RequestInit) => {
+      ranges.push(new Headers(init.headers).get('range'))
+      return new Response('whole', { status: 206, headers: { 'Content-Length': '5', 'Content-Range': 'bytes 0-4/12' } })
+    }
+    const { GET } = createRouteHandlers({ buckets: [{ name: 'b', pathPrefix: '/b', s3: S3 }] }, { fetch, logger: silentLogger })
+    const response = await GET(new Request('http://x/b/data.bin', { headers: { Range: 'bytes=0-4' } }))
+    expect(response.status).toBe(206)
+    expect(await response.text()).toBe('whole')
+    expect(ranges).toEqual(['bytes=0-4'])
+  })
+})
+
 describe('createRouteHandlers', () => {
   it('serves the proxy: write methods get its JSON 405 with Allow', async () => {
     const routes = createRouteHandlers({ basePath: '/api/s3', buckets: [{ name: 'c', pathPrefix: '/c', s3: S3 }] })
