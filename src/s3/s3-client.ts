@@ -27,8 +27,8 @@ export interface S3Client {
 }
 
 export function createS3Client(config: ResolvedS3Connection): S3Client {
-  // One AwsClient per bucket holds the credentials and caches the derived signing key
-  // per day (aws4fetch's `cache`). Its retries are off: a proxy must never re-send a
+  // One AwsClient per bucket holds the credentials; the day's signing key is derived and
+  // imported once (`signingKeys`). Its retries are off: a proxy must never re-send a
   // request whose body may already be streaming to a client.
   const aws = new AwsClient({
     accessKeyId: config.accessKey,
@@ -39,11 +39,12 @@ export function createS3Client(config: ResolvedS3Connection): S3Client {
     retries: 0,
   })
   const urlBase = objectUrlBase(config)
+  const keys = signingKeys(config.secretKey, config.region)
 
   async function sign(request: ObjectRequest): Promise<{ url: string; headers: Headers }> {
-    // The signer is used directly (sharing the client's credentials and key cache)
-    // rather than `aws.sign()`, which would build a throwaway Request per call.
-    const signer = new AwsV4Signer({
+    // The signer is used directly (sharing the client's credentials) rather than
+    // `aws.sign()`, which would build a throwaway Request per call.
+    const signer = new S3Signer(keys, {
       method: request.method,
       url: objectUrl(urlBase, request.key),
       headers: request.headers,
@@ -52,7 +53,6 @@ export function createS3Client(config: ResolvedS3Connection): S3Client {
       ...(aws.sessionToken !== undefined && { sessionToken: aws.sessionToken }),
       service: 's3',
       region: config.region,
-      cache: aws.cache,
     })
     const signed = await signer.sign()
     return { url: signed.url.toString(), headers: signed.headers }
@@ -89,4 +89,69 @@ export function createS3Client(config: ResolvedS3Connection): S3Client {
       }
     },
   }
+}
+
+const encoder = new TextEncoder()
+
+/**
+ * The day's SigV4 signing key (AWS SigV4, "Calculate the signature"), derived and
+ * imported into Web Crypto once per UTC day. aws4fetch caches the derived bytes but
+ * imports them again for every signature, an extra asynchronous Web Crypto call per
+ * request (on Node, a round trip through the thread pool).
+ */
+interface SigningKeys {
+  forDate(yyyymmdd: string): Promise<CryptoKey>
+}
+
+function signingKeys(secretKey: string, region: string): SigningKeys {
+  let slot: { date: string; key: Promise<CryptoKey> } | undefined
+  return {
+    forDate(date) {
+      if (slot?.date !== date) {
+        const key = deriveSigningKey(secretKey, date, region)
+        slot = { date, key }
+        // A failed derivation is not kept: the next request tries again.
+        key.catch(() => {
+          if (slot?.key === key) slot = undefined
+        })
+      }
+      return slot.key
+    },
+  }
+}
+
+async function deriveSigningKey(secretKey: string, date: string, region: string): Promise<CryptoKey> {
+  let key: ArrayBuffer | Uint8Array = encoder.encode(`AWS4${secretKey}`)
+  for (const part of [date, region, 's3', 'aws4_request']) key = await hmac(key, part)
+  return importHmacKey(key)
+}
+
+function importHmacKey(raw: ArrayBuffer | Uint8Array): Promise<CryptoKey> {
+  return crypto.subtle.importKey('raw', raw as BufferSource, { name: 'HMAC', hash: 'SHA-256' }, false, ['sign'])
+}
+
+async function hmac(key: ArrayBuffer | Uint8Array, data: string): Promise<ArrayBuffer> {
+  return crypto.subtle.sign('HMAC', await importHmacKey(key), encoder.encode(data))
+}
+
+/** aws4fetch's signer with the signature computed from the cached, already imported day key. */
+class S3Signer extends AwsV4Signer {
+  readonly #keys: SigningKeys
+
+  constructor(keys: SigningKeys, init: ConstructorParameters<typeof AwsV4Signer>[0]) {
+    super(init)
+    this.#keys = keys
+  }
+
+  override async signature(): Promise<string> {
+    const key = await this.#keys.forDate(this.datetime.slice(0, 8))
+    const signature = await crypto.subtle.sign('HMAC', key, encoder.encode(await this.stringToSign()))
+    return toHex(new Uint8Array(signature))
+  }
+}
+
+function toHex(bytes: Uint8Array): string {
+  let out = ''
+  for (const byte of bytes) out += (byte < 16 ? '0' : '') + byte.toString(16)
+  return out
 }
