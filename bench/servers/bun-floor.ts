@@ -4,7 +4,7 @@
  */
 declare const Bun: any
 
-const bodies = new Map<number, Uint8Array>()
+const bodies = new Map<number, Uint8Array<ArrayBuffer>>()
 const LAST_MODIFIED = new Date(Date.UTC(2026, 0, 1)).toUTCString()
 
 const server = Bun.serve({
