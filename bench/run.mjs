@@ -12,7 +12,7 @@
  * proxies with `--cpu-prof` (profiles in bench/.profiles/). `--no-write` prints only.
  */
 import { spawnSync } from 'node:child_process'
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import http from 'node:http'
 import os from 'node:os'
 import path from 'node:path'
@@ -76,6 +76,17 @@ async function main() {
   results.elapsedSeconds = (performance.now() - t0) / 1000
   results.env.loadAverageAtEnd = os.loadavg()[0]
   console.log(JSON.stringify(results, null, 2))
+  if (WRITE && ONLY !== undefined && existsSync(path.join(ROOT, 'docs/benchmarks.json'))) {
+    // A partial run updates only its scenarios; the others keep the figures (and date) of the last run.
+    const previous = JSON.parse(readFileSync(path.join(ROOT, 'docs/benchmarks.json'), 'utf8'))
+    for (const scenario of ['hit', 'pass', 'stream', 'memory', 'disconnect']) {
+      if (!ONLY.includes(scenario) && previous[scenario] !== undefined) results[scenario] = previous[scenario]
+    }
+    results.partial = { scenarios: ONLY, date: results.env.date, base: previous.env }
+    results.env = { ...previous.env, rerun: results.env }
+    results.settings = previous.settings
+    results.elapsedSeconds = previous.elapsedSeconds
+  }
   if (WRITE) {
     const written = writeReport(results, path.join(ROOT, 'docs'))
     log(`wrote ${written.join(', ')}`)
@@ -322,8 +333,10 @@ async function streaming(origin, startNodeProxy, startBunProxy) {
   // Not pinned: origin, proxy and client share both cores, as they would.
   const nodeProxy = await startNodeProxy(undefined)
   const bunProxy = await startBunProxy(undefined)
+  const pipe = await startServer('node:http pipe', process.execPath, [path.join(BENCH, 'servers/node-pipe.mjs'), origin.url])
   const targets = [
     { id: 'direct', label: 'origin directly', url: `${origin.url}/bench/${size}` },
+    { id: 'node-pipe', label: 'node:http piping the origin (Node proxy floor)', url: `${pipe.url}/p/${size}` },
     { id: 'node-proxy', label: 'yatagarasu, Node adapter', url: `${nodeProxy.url}/p/${size}` },
     ...(bunProxy ? [{ id: 'bun-proxy', label: 'yatagarasu, Bun.serve', url: `${bunProxy.url}/p/${size}` }] : []),
   ]
@@ -343,6 +356,7 @@ async function streaming(origin, startNodeProxy, startBunProxy) {
   } finally {
     await nodeProxy.stop()
     await bunProxy?.stop()
+    await pipe.stop()
   }
 }
 

@@ -85,6 +85,10 @@ function markdown(results) {
     `| method | ${settings.quick ? '**quick mode**: ' : ''}median of ${settings.runs} runs per figure (${settings.streamRuns} for streaming); servers pinned to core 0, load generator to core 1 (taskset) for the request-rate scenarios; everything on 127.0.0.1 |`,
     '',
   )
+  if (results.partial) {
+    const again = results.env.rerun
+    push(`> Re-measured ${again.date.slice(0, 16).replace('T', ' ')} UTC at commit \`${again.commit}\` (\`npm run bench -- --only=${results.partial.scenarios.join(',')}\`): ${results.partial.scenarios.join(', ')}; load average ${f1(again.loadAverageAtStart)} → ${f1(again.loadAverageAtEnd)}. The other sections are from the run above.`, '')
+  }
   if (results.notes.length) {
     push('> **Not everything could run:**', ...results.notes.map((n) => `> - ${n}`), '')
   }
@@ -145,13 +149,15 @@ function markdown(results) {
       '',
       `One client (${stream.client}) downloading the object as fast as it can; origin, proxy and client share the two cores.`,
       '',
-      '| path | MB/s | vs direct | runs |',
-      '| --- | --- | --- | --- |',
+      '| path | MB/s | vs direct | vs node:http pipe | runs |',
+      '| --- | --- | --- | --- | --- |',
     )
     for (const target of stream.targets) {
       const r = stream.results[target.id]
-      push(`| ${target.label} | ${f0(r.mbps)} | ${f2(r.mbps / stream.results.direct.mbps)} × | ${r.runs.join(', ')} |`)
+      const pipe = stream.results['node-pipe']?.mbps
+      push(`| ${target.label} | ${f0(r.mbps)} | ${f2(r.mbps / stream.results.direct.mbps)} × | ${pipe ? `${f2(r.mbps / pipe)} ×` : '—'} | ${r.runs.join(', ')} |`)
     }
+    push('', 'The pipe is not a target, only context: a bare node:http proxy with no web streams pays the extra hop too (its process needs a core of its own, which origin and client compete for).')
     push('')
   }
 

@@ -9,7 +9,7 @@
  * the origin is never the slow part and never reads ahead of its consumer.
  *
  * A request with a `<tag>` is recorded: bytes handed to the socket, open/close times
- * and (for tags starting with `disc`) a timeline of (time, bytes) so the bench can
+ * and (for tags starting with `disc` or `slow`) a timeline of (time, bytes) so the bench can
  * tell how much was pulled after a client left. `GET /__stats?prefix=x` returns the
  * records whose tag starts with x; `POST /__reset` clears them.
  *
@@ -83,7 +83,7 @@ const server = http.createServer((req, res) => {
   if (length <= 1 << 20) return res.end(PATTERN.subarray(start, start + length))
 
   const tag = parts.slice(3).join('/')
-  const record = tag ? { bytes: 0, length, openedAt: now(), closedAt: 0, complete: false, timeline: tag.startsWith('disc') ? [] : undefined } : undefined
+  const record = tag ? { bytes: 0, length, openedAt: now(), closedAt: 0, complete: false, timeline: /^(disc|slow)/.test(tag) ? [] : undefined } : undefined
   if (record) records.set(tag, record)
   // Small chunks where bytes-after-disconnect are measured, larger ones elsewhere.
   const chunk = record?.timeline ? 64 << 10 : 256 << 10
