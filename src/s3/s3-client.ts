@@ -2,6 +2,7 @@ import { AwsClient, AwsV4Signer } from 'aws4fetch'
 import type { ResolvedS3Connection } from '../config/types.js'
 import { BadGatewayError, ClientClosedRequestError, GatewayTimeoutError } from '../errors.js'
 import { objectUrl, objectUrlBase } from './object-url.js'
+import { hmacSha256, sha256 } from './sha256.js'
 
 export type FetchFunction = (input: string, init: RequestInit) => Promise<Response>
 
@@ -27,8 +28,8 @@ export interface S3Client {
 }
 
 export function createS3Client(config: ResolvedS3Connection): S3Client {
-  // One AwsClient per bucket holds the credentials; the day's signing key is derived and
-  // imported once (`signingKeys`). Its retries are off: a proxy must never re-send a
+  // One AwsClient per bucket holds the credentials; the day's signing key is derived
+  // once (`signingKeys`). Its retries are off: a proxy must never re-send a
   // request whose body may already be streaming to a client.
   const aws = new AwsClient({
     accessKeyId: config.accessKey,
@@ -94,47 +95,30 @@ export function createS3Client(config: ResolvedS3Connection): S3Client {
 const encoder = new TextEncoder()
 
 /**
- * The day's SigV4 signing key (AWS SigV4, "Calculate the signature"), derived and
- * imported into Web Crypto once per UTC day. aws4fetch caches the derived bytes but
- * imports them again for every signature, an extra asynchronous Web Crypto call per
- * request (on Node, a round trip through the thread pool).
+ * The day's SigV4 signing key (AWS SigV4, "Calculate the signature"), derived once
+ * per UTC day. Signing itself is synchronous (./sha256.ts): Web Crypto's asynchronous
+ * calls cost a thread-pool round trip each on Node, which was most of the latency the
+ * proxy added to a pass-through request.
  */
 interface SigningKeys {
-  forDate(yyyymmdd: string): Promise<CryptoKey>
+  forDate(yyyymmdd: string): Uint8Array
 }
 
 function signingKeys(secretKey: string, region: string): SigningKeys {
-  let slot: { date: string; key: Promise<CryptoKey> } | undefined
+  let slot: { date: string; key: Uint8Array } | undefined
   return {
     forDate(date) {
       if (slot?.date !== date) {
-        const key = deriveSigningKey(secretKey, date, region)
+        let key: Uint8Array = encoder.encode(`AWS4${secretKey}`)
+        for (const part of [date, region, 's3', 'aws4_request']) key = hmacSha256(key, encoder.encode(part))
         slot = { date, key }
-        // A failed derivation is not kept: the next request tries again.
-        key.catch(() => {
-          if (slot?.key === key) slot = undefined
-        })
       }
       return slot.key
     },
   }
 }
 
-async function deriveSigningKey(secretKey: string, date: string, region: string): Promise<CryptoKey> {
-  let key: ArrayBuffer | Uint8Array = encoder.encode(`AWS4${secretKey}`)
-  for (const part of [date, region, 's3', 'aws4_request']) key = await hmac(key, part)
-  return importHmacKey(key)
-}
-
-function importHmacKey(raw: ArrayBuffer | Uint8Array): Promise<CryptoKey> {
-  return crypto.subtle.importKey('raw', raw as BufferSource, { name: 'HMAC', hash: 'SHA-256' }, false, ['sign'])
-}
-
-async function hmac(key: ArrayBuffer | Uint8Array, data: string): Promise<ArrayBuffer> {
-  return crypto.subtle.sign('HMAC', await importHmacKey(key), encoder.encode(data))
-}
-
-/** aws4fetch's signer with the signature computed from the cached, already imported day key. */
+/** aws4fetch's signer (canonical request, headers, encoding), with its two digests computed synchronously from the day key. */
 class S3Signer extends AwsV4Signer {
   readonly #keys: SigningKeys
 
@@ -143,10 +127,14 @@ class S3Signer extends AwsV4Signer {
     this.#keys = keys
   }
 
+  override async stringToSign(): Promise<string> {
+    const canonicalRequestHash = toHex(sha256(encoder.encode(await this.canonicalString())))
+    return ['AWS4-HMAC-SHA256', this.datetime, this.credentialString, canonicalRequestHash].join('\n')
+  }
+
   override async signature(): Promise<string> {
-    const key = await this.#keys.forDate(this.datetime.slice(0, 8))
-    const signature = await crypto.subtle.sign('HMAC', key, encoder.encode(await this.stringToSign()))
-    return toHex(new Uint8Array(signature))
+    const key = this.#keys.forDate(this.datetime.slice(0, 8))
+    return toHex(hmacSha256(key, encoder.encode(await this.stringToSign())))
   }
 }
 
