@@ -32,7 +32,7 @@ const wants = (scenario) => ONLY === undefined || ONLY.includes(scenario)
 
 const SETTINGS = QUICK
   ? { runs: 2, hitSeconds: 3, passSeconds: 3, streamSize: 256 << 20, streamRuns: 2, memorySize: 64 << 20, slowSeconds: 6, disconnects: 3 }
-  : { runs: 3, hitSeconds: 8, passSeconds: 5, streamSize: 1 << 30, streamRuns: 3, memorySize: 256 << 20, slowSeconds: 20, disconnects: 5 }
+  : { runs: 3, hitSeconds: 8, passSeconds: 5, streamSize: 1 << 30, streamRuns: 5, memorySize: 256 << 20, slowSeconds: 20, disconnects: 5 }
 const CONNECTIONS = 32
 const SIZES = [1024, 100 * 1024]
 const STREAMS = 50
@@ -61,7 +61,15 @@ async function main() {
   const origin = await startServer('origin', process.execPath, [path.join(BENCH, 'servers/origin.mjs')])
   try {
     const nodeProxyArgs = [...(PROF ? ['--cpu-prof', `--cpu-prof-dir=${path.join(BENCH, '.profiles')}`] : []), proxyBundle, origin.url]
-    const startNodeProxy = (cpu = SERVER_CPU) => startServer('proxy (Node)', process.execPath, nodeProxyArgs, { cpu })
+    // `probePort`: also answer memory usage there, with full GCs on request (memory scenario).
+    const startNodeProxy = (cpu = SERVER_CPU, probePort = undefined) =>
+      probePort === undefined
+        ? startServer('proxy (Node)', process.execPath, nodeProxyArgs, { cpu })
+        : startServer('proxy (Node)', process.execPath, ['--expose-gc', '--import', path.join(BENCH, 'lib/memory-probe.mjs'), ...nodeProxyArgs], {
+            cpu,
+            env: { MEMORY_PROBE_PORT: String(probePort) },
+          })
+    const startPipe = () => startServer('node:http pipe', process.execPath, [path.join(BENCH, 'servers/node-pipe.mjs'), origin.url])
     const startBunProxy = (cpu = SERVER_CPU) =>
       env.bun ? startServer('proxy (Bun)', BUN, [path.join(BENCH, 'servers/proxy.ts'), origin.url], { cpu }) : undefined
 
@@ -69,7 +77,7 @@ async function main() {
     if (wants('pass')) results.pass = await passThrough(origin, startNodeProxy, startBunProxy, env)
     if (wants('stream')) results.stream = await streaming(origin, startNodeProxy, startBunProxy)
     if (wants('memory')) results.memory = await memory(origin, startNodeProxy)
-    if (wants('disconnect')) results.disconnect = await disconnect(origin, startNodeProxy, startBunProxy)
+    if (wants('disconnect')) results.disconnect = await disconnect(origin, startNodeProxy, startBunProxy, startPipe)
   } finally {
     await stopAll()
   }
@@ -84,7 +92,8 @@ async function main() {
     }
     results.partial = { scenarios: ONLY, date: results.env.date, base: previous.env }
     results.env = { ...previous.env, rerun: results.env }
-    results.settings = previous.settings
+    // The previous settings, except the streaming runs when streaming was re-run.
+    results.settings = { ...previous.settings, ...(ONLY.includes('stream') ? { streamRuns: SETTINGS.streamRuns } : {}) }
     results.elapsedSeconds = previous.elapsedSeconds
   }
   if (WRITE) {
@@ -381,22 +390,36 @@ async function memory(origin, startNodeProxy) {
 async function memoryRun(origin, startNodeProxy, kind, { rate, seconds }) {
   const size = SETTINGS.memorySize
   log(`memory: ${STREAMS} ${kind} clients, ${size >> 20} MB objects${seconds ? `, ${seconds} s` : ''}`)
-  const proxy = await startNodeProxy(undefined)
+  const probePort = await freePort()
+  const proxy = await startNodeProxy(undefined, probePort)
+  const probe = async (settle) => JSON.parse((await get(`http://127.0.0.1:${probePort}/${settle ? 'settled' : 'usage'}`, { keep: true })).body)
   try {
     // Warm up the streaming path (JIT, pools) so idle RSS includes what any proxy carries.
     for (let i = 0; i < 4; i++) await get(`${proxy.url}/p/${16 << 20}`)
     await Promise.all(Array.from({ length: 8 }, () => get(`${proxy.url}/p/${4 << 20}`)))
     await sleep(1000)
     const idle = memoryOf(proxy.pid).rss
+    // The same after full GCs, the baseline of the "settled" figures below.
+    const idleSettled = (await probe(true)).after
+    await sleep(300)
     const resetOk = resetPeak(proxy.pid)
     await get(`${origin.url}/__reset`)
     const stopSampling = rssSampler(proxy.pid)
     const started = now()
-    const client = JSON.parse(
-      await run(process.execPath, [path.join(BENCH, 'clients/download.mjs'), JSON.stringify({ url: `${proxy.url}/p/${size}/${kind}-{i}`, count: STREAMS, rate, seconds })], {
-        timeoutMs: 600_000,
-      }),
-    )
+    let finished = false
+    const download = run(process.execPath, [path.join(BENCH, 'clients/download.mjs'), JSON.stringify({ url: `${proxy.url}/p/${size}/${kind}-{i}`, count: STREAMS, rate, seconds })], {
+      timeoutMs: 600_000,
+    }).finally(() => (finished = true))
+    // Mid-window, every stream active: what is live after full GCs, against what RSS shows.
+    // Late in the window, so the GCs it forces hardly touch the peak (it is reached early).
+    await Promise.race([download, sleep(seconds > 0 ? seconds * 750 : QUICK ? 2000 : 8000)])
+    let settled
+    if (!finished) {
+      const peakBefore = memoryOf(proxy.pid)
+      const { before, after } = await probe(true)
+      settled = { before, after, peakBeforeMB: Math.max(peakBefore.rss, resetOk ? peakBefore.hwm : 0) / 2 ** 20 }
+    }
+    const client = JSON.parse(await download)
     const peaks = stopSampling()
     const peak = Math.max(peaks.sampled, resetOk ? peaks.hwm : 0)
     await sleep(300)
@@ -410,6 +433,20 @@ async function memoryRun(origin, startNodeProxy, kind, { rate, seconds }) {
       clientMBps: client.mbps,
       complete,
       peakSource: resetOk && peaks.hwm >= peaks.sampled ? 'VmHWM' : 'sampled VmRSS',
+    }
+    if (settled && idleSettled) {
+      const per = (field) => (settled.after[field] - idleSettled[field]) / STREAMS / 1024
+      result.settled = {
+        // RSS right before the GCs, and after them, each against the settled idle RSS.
+        rssBeforeGcKB: (settled.before.rss - idleSettled.rss) / STREAMS / 1024,
+        rssKB: per('rss'),
+        heapUsedKB: per('heapUsed'),
+        arrayBuffersKB: per('arrayBuffers'),
+        liveKB: per('heapUsed') + per('arrayBuffers'),
+        heapTotalGrowthMB: (settled.after.heapTotal - idleSettled.heapTotal) / 2 ** 20,
+        arrayBuffersBeforeGcMB: settled.before.arrayBuffers / 2 ** 20,
+        peakBeforeMB: settled.peakBeforeMB,
+      }
     }
     if (kind === 'slow') {
       // Backpressure check: over the last half of the window, the origin must not be read
@@ -436,7 +473,10 @@ async function memoryRun(origin, startNodeProxy, kind, { rate, seconds }) {
       result.maxAheadMB = Math.max(...excess) / 2 ** 20
       result.clientBytesPerStreamMB = median(client.streams.map((s) => s.bytes)) / 2 ** 20
     }
-    log(`memory ${kind}: idle ${result.idleMB.toFixed(1)} MB, peak ${result.peakMB.toFixed(1)} MB, ${result.perStreamKB.toFixed(0)} KB/stream`)
+    log(
+      `memory ${kind}: idle ${result.idleMB.toFixed(1)} MB, peak ${result.peakMB.toFixed(1)} MB, ${result.perStreamKB.toFixed(0)} KB/stream` +
+        (result.settled ? `; after full GCs ${result.settled.rssKB.toFixed(0)} KB/stream RSS, ${result.settled.liveKB.toFixed(0)} KB/stream live (heap + ArrayBuffers)` : ''),
+    )
     return result
   } finally {
     await proxy.stop()
@@ -445,9 +485,10 @@ async function memoryRun(origin, startNodeProxy, kind, { rate, seconds }) {
 
 // --- 5. disconnect -------------------------------------------------------------
 
-async function disconnect(origin, startNodeProxy, startBunProxy) {
+async function disconnect(origin, startNodeProxy, startBunProxy, startPipe) {
   const out = {}
-  for (const [id, start] of [['node-proxy', startNodeProxy], ['bun-proxy', startBunProxy]]) {
+  // The bare node:http pipe is the reference: what the hop costs with no proxy logic at all.
+  for (const [id, start] of [['node-proxy', startNodeProxy], ['bun-proxy', startBunProxy], ['node-pipe', startPipe]]) {
     const proxy = await start(undefined)
     if (!proxy) continue
     try {
