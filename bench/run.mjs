@@ -9,7 +9,8 @@
  * median of several runs, and every target is a ratio to a reference measured in this
  * same command. `--quick` takes ~3 minutes with fewer, shorter runs (and smaller
  * objects for the memory scenario); the default ~12 minutes. `--prof` runs the Node
- * proxies with `--cpu-prof` (profiles in bench/.profiles/). `--no-write` prints only.
+ * proxies with `--cpu-prof` (profiles in bench/.profiles/). `--no-write` prints only;
+ * `--render` rewrites the docs from the last results and bench/notes.md.
  */
 import { spawnSync } from 'node:child_process'
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
@@ -29,6 +30,13 @@ const PROF = args.includes('--prof')
 const WRITE = !args.includes('--no-write')
 const ONLY = args.find((a) => a.startsWith('--only='))?.slice(7).split(',')
 const wants = (scenario) => ONLY === undefined || ONLY.includes(scenario)
+
+// `--render`: rewrite the docs from the last results (docs/benchmarks.json) and bench/notes.md, measuring nothing.
+if (args.includes('--render')) {
+  const written = writeReport(JSON.parse(readFileSync(path.join(ROOT, 'docs/benchmarks.json'), 'utf8')), path.join(ROOT, 'docs'))
+  console.log(`wrote ${written.join(', ')}`)
+  process.exit(0)
+}
 
 const SETTINGS = QUICK
   ? { runs: 2, hitSeconds: 3, passSeconds: 3, streamSize: 256 << 20, streamRuns: 2, memorySize: 64 << 20, slowSeconds: 6, disconnects: 3 }
