@@ -255,7 +255,7 @@ function chart(results) {
   const ratios = all.filter((t) => t.ratio !== undefined && valid(t.ratio))
   const budgets = all.filter((t) => t.budget !== undefined && Number.isFinite(t.budget))
   const rowH = 26
-  const width = 980
+  const width = 1060 // room for the value after a full-length bar
   const panelW = 300
   const labelW = 170
   const rows = Math.max(ratios.length, budgets.length)
