@@ -235,6 +235,7 @@ function markdown(results) {
     'npm run bench -- --quick       # ~3 min: fewer and shorter runs, smaller objects for memory',
     'npm run bench -- --only=hit,pass --no-write   # some scenarios, print only',
     'npm run bench -- --prof --only=hit            # Node proxies with --cpu-prof (bench/.profiles/)',
+    'npm run bench -- --render                     # rewrite these docs from docs/benchmarks.json and bench/notes.md',
     'npx vitest bench --run         # micro-benchmarks: routing, signing, JWT verification per request',
     'node bench/experiments/stream-cpu.mjs 7 pipe:bench/servers/node-pipe.mjs proxy:bench/.build/proxy.mjs  # CPU and page faults per GB',
     'node bench/experiments/memory-breakdown.mjs slow   # heap, ArrayBuffers and RSS per stream, before and after full GCs',
