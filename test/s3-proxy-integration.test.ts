@@ -11,6 +11,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import { serve, type NodeServer } from '../src/adapters/node.js'
 import { createYatagarasu, type FetchHandler, type YatagarasuConfig } from '../src/index.js'
 import { startTestS3, TEST_CREDENTIALS, type TestS3 } from './support/test-s3.js'
+import { deterministicBytes } from './support/deterministic-bytes.js'
 
 const BIG = 64 * 1024 * 1024
 const SLOW_SIZE = 2 * 1024 * 1024
@@ -19,21 +20,6 @@ let handler: FetchHandler
 let proxy: NodeServer
 let bigDigest: string
 let config: YatagarasuConfig
-
-function deterministicBytes(size: number): Uint8Array {
-  const bytes = new Uint8Array(size)
-  let x = 2463534242
-  for (let i = 0; i < size; i += 4) {
-    x ^= x << 13
-    x ^= x >>> 17
-    x ^= x << 5
-    bytes[i] = x & 255
-    bytes[i + 1] = (x >>> 8) & 255
-    bytes[i + 2] = (x >>> 16) & 255
-    bytes[i + 3] = (x >>> 24) & 255
-  }
-  return bytes
-}
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 

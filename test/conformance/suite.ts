@@ -13,6 +13,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import type { YatagarasuConfig } from '../../src/index.js'
 import { rawRequest, type RawResponse } from '../support/raw-http.js'
 import { startTestS3, TEST_CREDENTIALS, type TestS3 } from '../support/test-s3.js'
+import { deterministicBytes } from '../support/deterministic-bytes.js'
 
 export interface ConformanceTarget {
   /** Where the buckets are mounted, e.g. `http://127.0.0.1:PORT` or `http://127.0.0.1:PORT/api/s3`. */
@@ -82,21 +83,6 @@ export function conformanceConfig(s3Endpoint: string): YatagarasuConfig {
       },
     ],
   }
-}
-
-function deterministicBytes(size: number): Uint8Array {
-  const bytes = new Uint8Array(size)
-  let x = 2463534242
-  for (let i = 0; i < size; i += 4) {
-    x ^= x << 13
-    x ^= x >>> 17
-    x ^= x << 5
-    bytes[i] = x & 255
-    bytes[i + 1] = (x >>> 8) & 255
-    bytes[i + 2] = (x >>> 16) & 255
-    bytes[i + 3] = (x >>> 24) & 255
-  }
-  return bytes
 }
 
 const token = (role: string) =>
