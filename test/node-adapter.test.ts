@@ -289,6 +289,26 @@ describe('the Node adapter: responses', () => {
     expect(state.cancelled).toBe(true)
   })
 
+  it("a clone of the request is aborted too when the client leaves", async () => {
+    let entered!: () => void
+    const handlerEntered = new Promise<void>((resolve) => (entered = resolve))
+    let cloneAborted = false
+    const url = await start(async (request) => {
+      const copy = request.clone()
+      entered()
+      await new Promise((resolve) => copy.signal.addEventListener('abort', resolve))
+      cloneAborted = true
+      return new Response(null, { status: 204 })
+    })
+    const req = http.get(url)
+    req.on('error', () => {})
+    await handlerEntered
+    await sleep(20)
+    req.destroy()
+    await waitFor(() => cloneAborted)
+    expect(cloneAborted).toBe(true)
+  })
+
   it('a body that fails mid-way aborts the transfer (never a clean truncated response)', async () => {
     const error = vi.spyOn(console, 'error').mockImplementation(() => {})
     for (const headers of [{ 'Content-Length': String(1024 * 10) }, undefined]) {

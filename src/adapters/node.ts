@@ -184,6 +184,11 @@ class NodeRequest extends Request {
     }
     return this.#controller.signal
   }
+
+  // undici's clone copies its own internal signal, which is never aborted here.
+  override clone(): Request {
+    return new Request(super.clone(), { signal: this.signal })
+  }
 }
 
 function toRequest(req: IncomingMessage, target: string): NodeRequest {
