@@ -5,7 +5,6 @@
  * the built package (dist), as `npm install` of its `file:../..` dependency would.
  */
 import { cpSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs'
-import { createServer } from 'node:net'
 import { join, resolve } from 'node:path'
 import { spawn } from 'node:child_process'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -13,6 +12,7 @@ import { startChildServer } from './support/child-server.js'
 import { rawRequest } from './support/raw-http.js'
 import { startTestS3, TEST_CREDENTIALS, type TestS3 } from './support/test-s3.js'
 import { describeConformance, type ConformanceTarget, type StartTarget } from './conformance/suite.js'
+import { freePort } from './support/free-port.js'
 
 const ROOT = resolve(import.meta.dirname, '..')
 const NEXT_BIN = join(ROOT, 'node_modules', 'next', 'dist', 'bin', 'next')
@@ -76,17 +76,6 @@ function run(command: string, args: string[], cwd: string, env: Record<string, s
     child.once('exit', (code) =>
       code === 0 ? resolve() : reject(new Error(`${args.join(' ')} exited with ${code}\n--- output ---\n${output}`)),
     )
-  })
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer()
-    server.once('error', reject)
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number }
-      server.close(() => resolve(port))
-    })
   })
 }
 

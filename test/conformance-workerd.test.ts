@@ -5,7 +5,6 @@
  * served by a real workerd with the config as a text binding.
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
-import net from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -13,20 +12,12 @@ import { build } from 'esbuild'
 import { afterAll } from 'vitest'
 import { describeConformance } from './conformance/suite.js'
 import { startChildServer } from './support/child-server.js'
+import { freePort } from './support/free-port.js'
 
 const root = fileURLToPath(new URL('..', import.meta.url))
 const workerd = join(root, 'node_modules', '.bin', 'workerd')
 const workspace = mkdtempSync(join(tmpdir(), 'yatagarasu-workerd-'))
 afterAll(() => rmSync(workspace, { recursive: true, force: true }))
-
-/** A port nobody listens on right now (workerd cannot be told to pick one). */
-async function freePort(): Promise<number> {
-  const server = net.createServer()
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  const { port } = server.address() as net.AddressInfo
-  await new Promise((resolve) => server.close(resolve))
-  return port
-}
 
 /** workerd's config: the worker, a network that may reach S3 on loopback, and one HTTP socket. */
 function capnpConfig(port: number, yatagarasuConfig: string): string {

@@ -11,6 +11,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { assertBuilt, ROOT, runCli, startCliServer, tempDir, type CliServer } from './support/cli.js'
 import { parsePrometheusText, valueOf } from './support/prometheus-text.js'
 import { startTestS3, TEST_CREDENTIALS, type TestS3 } from './support/test-s3.js'
+import { freePort } from './support/free-port.js'
 
 const JWT_SECRET = 'server-cli-test-secret-0123456789abcdef'
 const SLOW_SIZE = 2 * 1024 * 1024
@@ -474,11 +475,3 @@ function connect(port: number): Promise<void> {
   })
 }
 
-/** A port nothing listens on. */
-async function freePort(): Promise<number> {
-  const server = net.createServer()
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  const { port } = server.address() as net.AddressInfo
-  await new Promise((resolve) => server.close(resolve))
-  return port
-}

@@ -3,7 +3,7 @@
  * persistence, for tests that need a real Redis. Stop it in afterAll.
  */
 import { spawn, type ChildProcess } from 'node:child_process'
-import net from 'node:net'
+import { freePort } from './free-port.js'
 
 export interface TestRedis {
   port: number
@@ -11,17 +11,6 @@ export interface TestRedis {
   process: ChildProcess
   /** Kills the server (SIGKILL, like a crash) and waits until it has exited. */
   stop(): Promise<void>
-}
-
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer()
-    server.once('error', reject)
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo
-      server.close(() => resolve(port))
-    })
-  })
 }
 
 /** Starts a server on a free port, or on `port` (to bring a stopped one back for its clients). */
