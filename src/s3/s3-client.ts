@@ -1,4 +1,4 @@
-import { AwsClient, AwsV4Signer } from 'aws4fetch'
+import { AwsV4Signer } from 'aws4fetch'
 import type { ResolvedS3Connection } from '../config/types.js'
 import { BadGatewayError, ClientClosedRequestError, GatewayTimeoutError } from '../errors.js'
 import { objectUrl, objectUrlBase } from './object-url.js'
@@ -28,30 +28,20 @@ export interface S3Client {
 }
 
 export function createS3Client(config: ResolvedS3Connection): S3Client {
-  // One AwsClient per bucket holds the credentials; the day's signing key is derived
-  // once (`signingKeys`). Its retries are off: a proxy must never re-send a
-  // request whose body may already be streaming to a client.
-  const aws = new AwsClient({
-    accessKeyId: config.accessKey,
-    secretAccessKey: config.secretKey,
-    ...(config.sessionToken !== undefined && { sessionToken: config.sessionToken }),
-    service: 's3',
-    region: config.region,
-    retries: 0,
-  })
+  // aws4fetch's signer only (its AwsClient, with retries, is never used: a proxy must
+  // never re-send a request whose body may already be streaming to a client). The
+  // day's signing key is derived once (`signingKeys`).
   const urlBase = objectUrlBase(config)
   const keys = signingKeys(config.secretKey, config.region)
 
   async function sign(request: ObjectRequest): Promise<{ url: string; headers: Headers }> {
-    // The signer is used directly (sharing the client's credentials) rather than
-    // `aws.sign()`, which would build a throwaway Request per call.
     const signer = new S3Signer(keys, {
       method: request.method,
       url: objectUrl(urlBase, request.key),
       headers: request.headers,
-      accessKeyId: aws.accessKeyId,
-      secretAccessKey: aws.secretAccessKey,
-      ...(aws.sessionToken !== undefined && { sessionToken: aws.sessionToken }),
+      accessKeyId: config.accessKey,
+      secretAccessKey: config.secretKey,
+      ...(config.sessionToken !== undefined && { sessionToken: config.sessionToken }),
       service: 's3',
       region: config.region,
     })
