@@ -8,6 +8,8 @@ export interface BackgroundTasks {
   waitUntil(promise: Promise<unknown>): void
   /** Resolves when every task registered so far, and any registered meanwhile, has settled. */
   settled(): Promise<void>
+  /** Tasks not settled yet. */
+  readonly size: number
 }
 
 export function backgroundTasks(): BackgroundTasks {
@@ -28,6 +30,9 @@ export function backgroundTasks(): BackgroundTasks {
     },
     async settled() {
       while (pending.size > 0) await Promise.all(pending)
+    },
+    get size() {
+      return pending.size
     },
   }
 }

@@ -10,6 +10,7 @@
 import http, { type IncomingMessage, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import type { FetchHandler, HandlerContext } from '../context.js'
+import { backgroundTasks, type BackgroundTasks } from './background.js'
 import { nodeFetch } from './node-fetch.js'
 
 export { nodeFetch } from './node-fetch.js'
@@ -39,11 +40,11 @@ export type NodeListener = (req: IncomingMessage, res: ServerResponse) => void
 interface Tracker {
   inFlight: number
   closing: boolean
-  background: Set<Promise<void>>
+  background: BackgroundTasks
   onIdle: (() => void) | undefined
 }
 
-const newTracker = (): Tracker => ({ inFlight: 0, closing: false, background: new Set(), onIdle: undefined })
+const newTracker = (): Tracker => ({ inFlight: 0, closing: false, background: backgroundTasks(), onIdle: undefined })
 const noop = () => {}
 
 /**
@@ -59,7 +60,7 @@ export function toNodeListener(handler: FetchHandler): NodeListener {
 }
 
 function createListener(handler: FetchHandler, tracker: Tracker): NodeListener {
-  const waitUntil = (promise: Promise<unknown>) => track(tracker, promise)
+  const waitUntil = tracker.background.waitUntil
 
   return function yatagarasuNodeListener(req, res) {
     tracker.inFlight++
@@ -135,26 +136,12 @@ async function shutdown(server: http.Server, tracker: Tracker): Promise<void> {
       await new Promise<void>((resolve) => (tracker.onIdle = resolve))
       tracker.onIdle = undefined
     }
-    await Promise.all(tracker.background)
+    await tracker.background.settled()
   }
   // Nothing is being answered: what is left is idle, or a request head that never
   // completed. Neither may keep close() waiting.
   server.closeAllConnections()
   await closed
-}
-
-/** Tracks a `waitUntil` promise for `close()`. Failures are reported by name only: messages may hold secrets. */
-function track(tracker: Tracker, promise: Promise<unknown>): void {
-  const tracked: Promise<void> = Promise.resolve(promise).then(
-    () => {
-      tracker.background.delete(tracked)
-    },
-    (error: unknown) => {
-      tracker.background.delete(tracked)
-      logError('background task failed', error)
-    },
-  )
-  tracker.background.add(tracked)
 }
 
 // --- Request ---------------------------------------------------------------
