@@ -107,6 +107,14 @@ export {
   type CacheConfig,
   type ResolvedCache,
 } from './config/cache-schema.js'
+export {
+  DEFAULT_IMAGES_MAX_CONCURRENT,
+  DEFAULT_IMAGES_MAX_DIMENSION,
+  DEFAULT_IMAGES_MAX_PIXELS,
+  DEFAULT_IMAGES_MAX_SOURCE_SIZE,
+  type ImagesConfig,
+  type ResolvedImages,
+} from './config/images-schema.js'
 // server/config
 export { parseConfig, SERVER_BLOCKS, type ParseConfigOptions, type ParsedConfig } from './config/parse.js'
 export { metrics, s3Metrics } from './middleware/metrics.js'

@@ -52,7 +52,7 @@ export type ParsedConfig = YatagarasuConfig & { readonly [block: string]: unknow
 export const SERVER_BLOCKS = ['server', 'logging', 'metrics', 'health', 'shutdown'] as const
 
 /** Fields whose values `JSON.stringify` prints as `***` in the returned config. */
-const SECRET_KEYS = new Set(['accessKey', 'secretKey', 'sessionToken', 'secret', 'password', 'token', 'apiKey', 'privateKey', 'clientSecret'])
+const SECRET_KEYS = new Set(['accessKey', 'secretKey', 'sessionToken', 'secret', 'password', 'token', 'apiKey', 'privateKey', 'clientSecret', 'signingKey'])
 
 /**
  * Parses a config file's text — YAML, or JSON (which is YAML too) — into the config

@@ -10,6 +10,7 @@
 import * as v from 'valibot'
 import { authSchema } from './auth-schema.js'
 import { cacheSchema } from './cache-schema.js'
+import { imagesSchema } from './images-schema.js'
 import {
   circuitBreakerSchema,
   corsSchema,
@@ -100,6 +101,7 @@ export const bucketSchema = v.object({
   cors: v.optional(corsSchema),
   ipFilter: v.optional(ipFilterSchema),
   rateLimiting: v.optional(rateLimitingSchema),
+  images: v.optional(imagesSchema),
 })
 
 export const configSchema = v.object({

@@ -1,6 +1,7 @@
 import type { ResolvedAuth } from './auth-schema.js'
 import type { AuthConfig } from './auth-types.js'
 import type { CacheConfig, ResolvedCache } from './cache-schema.js'
+import type { ImagesConfig, ResolvedImages } from './images-schema.js'
 import type {
   CircuitBreakerConfig,
   CorsConfig,
@@ -45,6 +46,8 @@ export interface BucketConfig {
   ipFilter?: IpFilterConfig
   /** Replaces the top-level `rateLimiting` for this bucket (with its own counters); `{ enabled: false }` turns it off. */
   rateLimiting?: RateLimitConfig
+  /** On-the-fly image transforms (`?w=800&fmt=webp`), off by default; see docs/images.md. */
+  images?: ImagesConfig
 }
 
 /**
@@ -110,6 +113,8 @@ export interface ResolvedBucket {
   readonly ipFilter?: ResolvedIpFilter
   /** This bucket's own limit, or `false` to opt out of the top-level one; absent = the top-level one applies. */
   readonly rateLimiting?: ResolvedRateLimit | false
+  /** Present when image transforms are enabled. */
+  readonly images?: ResolvedImages
 }
 
 /**

@@ -2,6 +2,7 @@ import * as v from 'valibot'
 import { ConfigError, type ConfigIssue } from '../errors.js'
 import { resolveAuth } from './auth-schema.js'
 import { resolveCache } from './cache-schema.js'
+import { resolveImages } from './images-schema.js'
 import { configSchema, formatPath, issueMessage, type ConfigSchemaOutput } from './schema.js'
 import {
   resolveCircuitBreaker,
@@ -48,6 +49,7 @@ function resolve(input: ConfigSchemaOutput): ResolvedConfig {
       const cors = resolveCors(bucket.cors)
       const ipFilter = resolveIpFilter(bucket.ipFilter)
       const bucketRateLimiting = resolveRateLimit(bucket.rateLimiting)
+      const images = resolveImages(bucket.images)
       return {
         name: bucket.name,
         pathPrefix: normalizePrefix(bucket.pathPrefix),
@@ -57,6 +59,7 @@ function resolve(input: ConfigSchemaOutput): ResolvedConfig {
         ...(cors !== undefined && { cors }),
         ...(ipFilter !== undefined && { ipFilter }),
         ...(bucketRateLimiting !== undefined && { rateLimiting: bucketRateLimiting }),
+        ...(images !== undefined && { images }),
       }
     }),
     ...(rateLimiting && { rateLimiting }),

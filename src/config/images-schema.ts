@@ -1,0 +1,88 @@
+/**
+ * Schema and resolution of a bucket's `images` block: on-the-fly transforms and the
+ * limits that keep them from being abused. As everywhere in the config, messages are
+ * written here and never echo a value (the signing key is a secret).
+ */
+import * as v from 'valibot'
+import { maskSecretsInJson } from './secrets.js'
+import { parseSize } from './size.js'
+
+/** Largest source object transformed, when `maxSourceSize` is not given (`'25MB'`). */
+export const DEFAULT_IMAGES_MAX_SOURCE_SIZE = 25 * 1024 * 1024
+/** Most source pixels (width × height) decoded, when `maxPixels` is not given. */
+export const DEFAULT_IMAGES_MAX_PIXELS = 50_000_000
+/** Widest and tallest output, when `maxWidth` / `maxHeight` are not given. */
+export const DEFAULT_IMAGES_MAX_DIMENSION = 4096
+/** Transforms running at once per bucket, when `maxConcurrent` is not given. */
+export const DEFAULT_IMAGES_MAX_CONCURRENT = 4
+
+/** A bucket's `images` block (YAML: `max_source_size`, `max_pixels`, `max_width`, `max_height`, `max_concurrent`, `signing_key`). */
+export interface ImagesConfig {
+  /** Default `true` when the block is present; `false` leaves image parameters ignored. */
+  enabled?: boolean
+  /**
+   * Largest source object a transform reads, as a number of bytes or `'25MB'`. A transform
+   * needs the whole image, so the source is held in memory up to this size; larger is 422.
+   * Default `'25MB'`.
+   */
+  maxSourceSize?: number | string
+  /** Most source pixels (width × height) decoded; more is 422 without decoding. Default 50,000,000. */
+  maxPixels?: number
+  /** Widest output in pixels (after `dpr`); a larger `w` is 400, larger results are scaled down. Default 4096. */
+  maxWidth?: number
+  /** Tallest output in pixels (after `dpr`); a larger `h` is 400, larger results are scaled down. Default 4096. */
+  maxHeight?: number
+  /** Transforms running at once for this bucket; beyond it, 503 with `Retry-After`. Default 4. */
+  maxConcurrent?: number
+  /**
+   * When set (non-empty), every transform request needs `s`: the lowercase hex
+   * HMAC-SHA256 under this key of `PATH?QUERY` (docs/images.md). Missing or wrong → 403.
+   */
+  signingKey?: string
+}
+
+/** A bucket's image settings after validation; only present when transforms are enabled. */
+export interface ResolvedImages {
+  /** Bytes. */
+  readonly maxSourceSize: number
+  readonly maxPixels: number
+  readonly maxWidth: number
+  readonly maxHeight: number
+  readonly maxConcurrent: number
+  /** Absent when signing is off (no key, or an empty one). */
+  readonly signingKey?: string
+}
+
+const wholeNumber = v.pipe(
+  v.number(),
+  v.check((n) => Number.isSafeInteger(n) && n >= 1, 'must be a whole number of at least 1'),
+)
+
+const size = v.pipe(
+  v.union([v.number(), v.string()], 'expected a number of bytes or a size such as "25MB"'),
+  v.check((value) => (parseSize(value) ?? 0) > 0, 'must be a positive size such as 26214400 or "25MB"'),
+)
+
+export const imagesSchema = v.object({
+  enabled: v.optional(v.boolean()),
+  maxSourceSize: v.optional(size),
+  maxPixels: v.optional(wholeNumber),
+  maxWidth: v.optional(wholeNumber),
+  maxHeight: v.optional(wholeNumber),
+  maxConcurrent: v.optional(wholeNumber),
+  // `${IMAGE_SIGNING_KEY:-}` gives '' when the variable is unset: that means "no signing".
+  signingKey: v.optional(v.string()),
+})
+
+export function resolveImages(input: v.InferOutput<typeof imagesSchema> | undefined): ResolvedImages | undefined {
+  if (input === undefined || input.enabled === false) return undefined
+  const resolved: ResolvedImages = {
+    maxSourceSize: input.maxSourceSize === undefined ? DEFAULT_IMAGES_MAX_SOURCE_SIZE : parseSize(input.maxSourceSize)!,
+    maxPixels: input.maxPixels ?? DEFAULT_IMAGES_MAX_PIXELS,
+    maxWidth: input.maxWidth ?? DEFAULT_IMAGES_MAX_DIMENSION,
+    maxHeight: input.maxHeight ?? DEFAULT_IMAGES_MAX_DIMENSION,
+    maxConcurrent: input.maxConcurrent ?? DEFAULT_IMAGES_MAX_CONCURRENT,
+    ...(input.signingKey !== undefined && input.signingKey !== '' && { signingKey: input.signingKey }),
+  }
+  return maskSecretsInJson(resolved, ['signingKey'])
+}
