@@ -351,7 +351,7 @@ describe('the Node adapter: responses', () => {
       const response = await fetch(url + path)
       expect(response.status).toBe(500)
       expect(response.headers.get('content-type')).toContain('application/json')
-      expect(await response.json()).toEqual({ error: { status: 500, code: 'InternalError', message: 'Internal error' } })
+      expect(await response.json()).toEqual({ error: { status: 500, code: 'InternalError', message: 'Internal error', requestId: response.headers.get('x-request-id') } })
     }
     expect(sync).toBe(true)
     expect(error).toHaveBeenCalledTimes(2)

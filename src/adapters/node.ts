@@ -20,7 +20,29 @@ export interface ServeOptions {
   port?: number
   /** Default `127.0.0.1`. */
   hostname?: string
+  /**
+   * Seconds for a whole request (head and body) to arrive; a slower sender is answered
+   * 408 and its connection closed. Decimals allowed. Default 60.
+   */
+  requestTimeout?: number
+  /**
+   * Requests answered at once. Beyond it a request gets 503 with `Retry-After` and a
+   * JSON error, and the handler (so S3) never sees it. Default 5000.
+   */
+  maxConcurrentRequests?: number
+  /** Seconds an idle keep-alive connection stays open. Decimals allowed. Default 5. */
+  keepAliveTimeout?: number
+  /** Requests served on one connection before it is closed; 0 = unlimited. Default 0. */
+  maxRequestsPerSocket?: number
 }
+
+/** The defaults of {@link ServeOptions}' limits (the standalone server's `server` block has the same). */
+export const SERVER_LIMIT_DEFAULTS = {
+  requestTimeout: 60,
+  maxConcurrentRequests: 5000,
+  keepAliveTimeout: 5,
+  maxRequestsPerSocket: 0,
+} as const satisfies Required<Omit<ServeOptions, 'port' | 'hostname'>>
 
 export interface NodeServer {
   /** `http://hostname:port`, e.g. `http://127.0.0.1:54321`. */
@@ -39,12 +61,23 @@ export type NodeListener = (req: IncomingMessage, res: ServerResponse) => void
 /** What `close()` waits for. */
 interface Tracker {
   inFlight: number
+  /** Beyond this many requests in flight, answer 503 without calling the handler. */
+  maxInFlight: number
+  /** Requests served per connection, when `maxRequestsPerSocket` limits them. */
+  perSocket: { max: number; served: WeakMap<object, number> } | undefined
   closing: boolean
   background: BackgroundTasks
   onIdle: (() => void) | undefined
 }
 
-const newTracker = (): Tracker => ({ inFlight: 0, closing: false, background: backgroundTasks(), onIdle: undefined })
+const newTracker = (maxInFlight = Infinity, maxPerSocket = 0): Tracker => ({
+  inFlight: 0,
+  maxInFlight,
+  perSocket: maxPerSocket > 0 ? { max: maxPerSocket, served: new WeakMap() } : undefined,
+  closing: false,
+  background: backgroundTasks(),
+  onIdle: undefined,
+})
 const noop = () => {}
 
 /**
@@ -72,6 +105,11 @@ function createListener(handler: FetchHandler, tracker: Tracker): NodeListener {
       if (--tracker.inFlight === 0 && tracker.onIdle) tracker.onIdle()
     })
 
+    if (tracker.inFlight > tracker.maxInFlight) {
+      // Counted until each response has ended, so a slow download holds its place.
+      sendError(res, 503, 'ServiceUnavailable', 'The server is busy; retry later', { 'retry-after': '1' })
+      return
+    }
     const target = req.url ?? '/'
     if (target.charCodeAt(0) !== 47 /* '/' */) {
       // Only origin-form targets: `*` and absolute-form would make a URL whose path
@@ -105,8 +143,22 @@ function createListener(handler: FetchHandler, tracker: Tracker): NodeListener {
  * await server.close()
  */
 export async function serve(handler: FetchHandler, options: ServeOptions = {}): Promise<NodeServer> {
-  const tracker = newTracker()
-  const server = http.createServer(createListener(handler, tracker))
+  const limits = serverLimits(options)
+  const tracker = newTracker(limits.maxConcurrentRequests, limits.maxRequestsPerSocket)
+  const requestTimeoutMs = Math.round(limits.requestTimeout * 1000)
+  const server = http.createServer(
+    {
+      // The head alone may take the whole request timeout (Node refuses a head timeout longer than it).
+      requestTimeout: requestTimeoutMs,
+      headersTimeout: requestTimeoutMs,
+      keepAliveTimeout: Math.round(limits.keepAliveTimeout * 1000),
+      // Node checks for expired requests every 30 s by default: a 60 s timeout could take 90.
+      connectionsCheckingInterval: Math.min(1000, requestTimeoutMs),
+    },
+    createListener(handler, tracker),
+  )
+  // Node then answers requests pipelined past the limit with 503 itself (see isLastOnSocket for the rest).
+  server.maxRequestsPerSocket = limits.maxRequestsPerSocket
   const hostname = options.hostname ?? '127.0.0.1'
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject)
@@ -122,6 +174,22 @@ export async function serve(handler: FetchHandler, options: ServeOptions = {}): 
     server,
     close: () => (closing ??= shutdown(server, tracker)),
   }
+}
+
+/** The limits of `options` with their defaults; a value that makes no sense is a RangeError naming the option. */
+function serverLimits(options: ServeOptions): Required<Omit<ServeOptions, 'port' | 'hostname'>> {
+  const limits = { ...SERVER_LIMIT_DEFAULTS }
+  for (const name of Object.keys(SERVER_LIMIT_DEFAULTS) as Array<keyof typeof SERVER_LIMIT_DEFAULTS>) {
+    const value = options[name]
+    if (value === undefined) continue
+    const positive = name === 'requestTimeout' || name === 'keepAliveTimeout' || name === 'maxConcurrentRequests'
+    const whole = name === 'maxConcurrentRequests' || name === 'maxRequestsPerSocket'
+    if (typeof value !== 'number' || !Number.isFinite(value) || value < 0 || (positive && value === 0) || (whole && !Number.isInteger(value))) {
+      throw new RangeError(`serve(): ${name} must be ${whole ? 'a whole number' : 'a number of seconds'}${positive ? ' above 0' : ', 0 or more'}`)
+    }
+    ;(limits as Record<string, number>)[name] = value
+  }
+  return limits
 }
 
 async function shutdown(server: http.Server, tracker: Tracker): Promise<void> {
@@ -264,7 +332,7 @@ async function sendResponse(req: IncomingMessage, res: ServerResponse, response:
     return
   }
   const headers = responseHeaders(response.headers)
-  if (tracker.closing) headers.push('connection', 'close')
+  if (tracker.closing || isLastOnSocket(req, tracker)) headers.push('connection', 'close')
   try {
     res.writeHead(response.status, response.statusText || undefined, headers)
   } catch (error) {
@@ -304,6 +372,19 @@ async function sendResponse(req: IncomingMessage, res: ServerResponse, response:
   }
 }
 
+/**
+ * Whether this response is the last its connection may carry. Node's `maxRequestsPerSocket`
+ * says `Connection: close` on it but leaves the socket open until the keep-alive timeout
+ * (Node 20); an explicit `Connection: close` makes Node end the socket after the response.
+ */
+function isLastOnSocket(req: IncomingMessage, tracker: Tracker): boolean {
+  const limit = tracker.perSocket
+  if (limit === undefined) return false
+  const served = (limit.served.get(req.socket) ?? 0) + 1
+  limit.served.set(req.socket, served)
+  return served >= limit.max
+}
+
 /** Resolves on 'drain', or on 'close' when the client leaves instead. */
 function drained(res: ServerResponse): Promise<void> {
   return new Promise((resolve) => {
@@ -333,9 +414,16 @@ function fail(res: ServerResponse, error: unknown): void {
   else sendError(res, 500, 'InternalError', 'Internal error')
 }
 
-function sendError(res: ServerResponse, status: number, code: string, message: string): void {
-  const body = JSON.stringify({ error: { status, code, message } })
-  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body) })
+function sendError(res: ServerResponse, status: number, code: string, message: string, headers: Record<string, string> = {}): void {
+  const requestId = crypto.randomUUID()
+  const body = JSON.stringify({ error: { status, code, message, requestId } })
+  res.writeHead(status, {
+    ...headers,
+    'content-type': 'application/json; charset=utf-8',
+    'content-length': Buffer.byteLength(body),
+    'cache-control': 'no-store',
+    'x-request-id': requestId,
+  })
   res.end(body)
 }
 

@@ -131,7 +131,7 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
   }
 
   const settings = first.settings
-  const main = await serve(front, { port: settings.port, hostname: settings.host })
+  const main = await serve(front, { port: settings.port, hostname: settings.host, ...settings.limits })
   let metricsServer: NodeServer | undefined
   if (settings.metrics.enabled && settings.metrics.port !== undefined) {
     const metricsPath = settings.metrics.path
@@ -141,7 +141,7 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
           requestPath(request, context) === metricsPath
             ? operation(request, () => metrics.response())
             : json(404, { error: { status: 404, code: 'NotFound', message: 'Not found' } }),
-        { port: settings.metrics.port, hostname: settings.metrics.host },
+        { port: settings.metrics.port, hostname: settings.metrics.host, ...settings.limits },
       )
     } catch (error) {
       await main.close()
@@ -302,8 +302,18 @@ function restartOnlyChanges(before: ServerSettings, after: ServerSettings): stri
     changed.push('metrics.port')
   }
   if (before.metrics.port !== undefined && before.metrics.enabled !== after.metrics.enabled) changed.push('metrics.enabled')
+  for (const [name, value] of Object.entries(before.limits)) {
+    if (after.limits[name as keyof typeof before.limits] !== value) changed.push(`server.${LIMIT_KEYS[name as keyof typeof before.limits]}`)
+  }
   return changed
 }
+
+const LIMIT_KEYS = {
+  requestTimeout: 'request_timeout',
+  maxConcurrentRequests: 'max_concurrent_requests',
+  keepAliveTimeout: 'keepalive_timeout',
+  maxRequestsPerSocket: 'max_requests_per_socket',
+} as const
 
 /** Metrics of the server itself, next to the proxy's. */
 function serverMetrics(metrics: YatagarasuMetrics): { success(): void; failure(): void } {

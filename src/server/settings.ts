@@ -7,6 +7,7 @@ import * as v from 'valibot'
 import type { ParsedConfig } from '../config/parse.js'
 import type { ConfigIssue } from '../errors.js'
 import type { LogFormat, LogLevel } from '../logging/line-logger.js'
+import { SERVER_LIMIT_DEFAULTS } from '../adapters/node.js'
 
 export interface ServerSettings {
   /** Interface to listen on. Default `0.0.0.0`. */
@@ -25,6 +26,16 @@ export interface ServerSettings {
   readonly health: { readonly enabled: boolean; readonly path: string; readonly readyPath: string }
   /** How long in-flight requests may take to finish on SIGTERM/SIGINT. */
   readonly shutdownTimeoutMs: number
+  /** Connection limits, as `serve()` of `yatagarasu/node` takes them (seconds). */
+  readonly limits: ServerLimits
+}
+
+/** The `server` block's connection limits, in `serve()`'s names and units (seconds). */
+export interface ServerLimits {
+  readonly requestTimeout: number
+  readonly maxConcurrentRequests: number
+  readonly keepAliveTimeout: number
+  readonly maxRequestsPerSocket: number
 }
 
 export const DEFAULT_HOST = '0.0.0.0'
@@ -50,6 +61,9 @@ const opsPath = v.pipe(
   v.check((p) => !/[?#\s]/.test(p), 'must be a plain path (no query, fragment or spaces)'),
 )
 const seconds = v.pipe(v.number(), v.check((n) => Number.isFinite(n) && n >= 0, 'must be a number of seconds, 0 or more'))
+const positiveSeconds = v.pipe(v.number(), v.check((n) => Number.isFinite(n) && n > 0, 'must be a number of seconds above 0'))
+const count = (min: number) =>
+  v.pipe(v.number(), v.check((n) => Number.isInteger(n) && n >= min, `must be a whole number, ${min} or more`))
 
 /** The schemas, for `parseConfig(text, env, { blocks })`. */
 export const serverBlocks = {
@@ -58,6 +72,10 @@ export const serverBlocks = {
       address: v.optional(address),
       host: v.optional(host),
       port: v.optional(port),
+      requestTimeout: v.optional(positiveSeconds),
+      maxConcurrentRequests: v.optional(count(1)),
+      keepaliveTimeout: v.optional(positiveSeconds),
+      maxRequestsPerSocket: v.optional(count(0)),
     }),
   ),
   logging: v.optional(
@@ -118,6 +136,12 @@ export function resolveServerSettings(config: ParsedConfig, overrides: SettingsO
       readyPath: health.readyPath ?? '/ready',
     },
     shutdownTimeoutMs: (blocks.shutdown?.timeoutSeconds ?? DEFAULT_SHUTDOWN_TIMEOUT_SECONDS) * 1000,
+    limits: {
+      requestTimeout: server.requestTimeout ?? SERVER_LIMIT_DEFAULTS.requestTimeout,
+      maxConcurrentRequests: server.maxConcurrentRequests ?? SERVER_LIMIT_DEFAULTS.maxConcurrentRequests,
+      keepAliveTimeout: server.keepaliveTimeout ?? SERVER_LIMIT_DEFAULTS.keepAliveTimeout,
+      maxRequestsPerSocket: server.maxRequestsPerSocket ?? SERVER_LIMIT_DEFAULTS.maxRequestsPerSocket,
+    },
   }
 }
 

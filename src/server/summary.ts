@@ -25,6 +25,14 @@ export function summarize(loaded: LoadedConfig): string {
   else if (settings.metrics.port === undefined) ops.push(`metrics ${settings.metrics.path} (same port)`)
   else ops.push(`metrics ${settings.metrics.host}:${settings.metrics.port}${settings.metrics.path}`)
   lines.push(row('server', `listen ${listen}; ${ops.join(', ')}; shutdown timeout ${settings.shutdownTimeoutMs / 1000} s`))
+  const { limits } = settings
+  const perSocket = limits.maxRequestsPerSocket === 0 ? 'unlimited' : String(limits.maxRequestsPerSocket)
+  lines.push(
+    row(
+      'limits',
+      `request timeout ${limits.requestTimeout} s, ${limits.maxConcurrentRequests} concurrent requests, keep-alive ${limits.keepAliveTimeout} s, ${perSocket} requests per connection`,
+    ),
+  )
   lines.push(row('logging', `${settings.logging.level}, ${settings.logging.format}`))
   if (resolved.basePath) lines.push(row('base path', resolved.basePath))
   if (resolved.rateLimiting) lines.push(row('rate limit', rate(resolved.rateLimiting)))
