@@ -10,31 +10,23 @@
  */
 import { spawnSync } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
-import { existsSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs'
+import { existsSync, readdirSync, statSync } from 'node:fs'
 import http from 'node:http'
-import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { startLocalS3 } from './local-s3.mjs'
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..')
+exitWithParent()
 buildIfNeeded()
 
 const { SignJWT } = await import('jose')
-const { default: S3rver } = await import('s3rver')
 const { startServer, handleSignals } = await import('../dist/server.js')
 
 // --- A local S3 with sample objects ---------------------------------------------
 
-const directory = mkdtempSync(join(tmpdir(), 'yatagarasu-demo-'))
-const s3 = new S3rver({
-  address: '127.0.0.1',
-  port: 0,
-  silent: true,
-  directory,
-  configureBuckets: [{ name: 'public' }, { name: 'media' }, { name: 'private' }],
-})
-const { port: s3Port } = await s3.run()
-const endpoint = `http://127.0.0.1:${s3Port}`
+const s3 = await startLocalS3({ buckets: ['public', 'media', 'private'] })
+const endpoint = s3.endpoint
 
 function put(bucket, key, body, headers = {}) {
   return new Promise((resolve, reject) => {
@@ -84,7 +76,6 @@ try {
 
 async function cleanup() {
   await s3.close().catch(() => {})
-  rmSync(directory, { recursive: true, force: true })
 }
 handleSignals(server, { afterStop: cleanup })
 
@@ -126,6 +117,22 @@ Token (sub demo-user, role viewer, valid 12 h):
 Reload the config after editing demo/config.yaml:  kill -HUP ${process.pid}
 Request logs follow. Ctrl-C stops.
 `)
+
+/**
+ * `npm start` runs this file through `sh -c`. A SIGTERM to npm reaches that shell, which
+ * dies without passing it on, and this process would go on serving as an orphan. So once
+ * the parent that started it is gone (the process was re-parented), it stops as on
+ * SIGTERM. (Ctrl-C in a terminal signals the whole process group, this process included.)
+ */
+function exitWithParent() {
+  const parent = process.ppid
+  const watch = setInterval(() => {
+    if (process.ppid === parent) return
+    clearInterval(watch)
+    process.kill(process.pid, 'SIGTERM')
+  }, 200)
+  watch.unref()
+}
 
 /** Runs tsup when dist/ is missing or older than the sources. */
 function buildIfNeeded() {

@@ -1,8 +1,10 @@
 /**
  * `npm start` (the README's demo) on this checkout: it starts, prints curl lines and a
- * token, and every printed curl line gets the answer the demo promises.
+ * token, and every printed curl line gets the answer the demo promises; stopping npm
+ * (SIGTERM to its process, or Ctrl-C to the group) leaves no demo process behind.
  */
 import { spawn, type ChildProcess } from 'node:child_process'
+import { existsSync, readFileSync } from 'node:fs'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { assertBuilt, ROOT } from './support/cli.js'
 import { parsePrometheusText } from './support/prometheus-text.js'
@@ -66,28 +68,73 @@ function parseCurl(line: string): Curl {
   return { line, method, url, headers }
 }
 
-beforeAll(async () => {
-  assertBuilt()
-  child = spawn('npm', ['start', '--silent'], {
+interface Demo {
+  child: ChildProcess
+  /** Everything printed up to "Request logs follow". */
+  banner: string
+  /** The pid of `node demo/start.mjs` (npm's grandchild), as the demo prints it. */
+  demoPid: number
+  exited: Promise<number | null>
+  /**
+   * Resolves when nobody holds the demo's stdout any more: npm, its shell and the demo's
+   * own process all inherited it, so this is when the last of them has exited.
+   */
+  released: Promise<void>
+}
+
+/** `npm start` in its own process group (like a terminal's job), until it prints its banner. */
+async function startDemo(): Promise<Demo> {
+  const child = spawn('npm', ['start', '--silent'], {
     cwd: ROOT,
     env: { ...process.env, PORT: '0', YATAGARASU_DEMO_SKIP_BUILD: '1' },
     stdio: ['ignore', 'pipe', 'pipe'],
-    detached: true, // its own process group, so that npm, sh and node all get the signal
+    detached: true,
   })
-  exited = new Promise((resolve) => child.on('exit', (code) => resolve(code)))
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)))
+  const released = Promise.all([
+    new Promise((resolve) => child.stdout!.once('close', resolve)),
+    new Promise((resolve) => child.stderr!.once('close', resolve)),
+  ]).then(() => undefined)
+  let output = ''
   let stderr = ''
   child.stderr!.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk))
-  await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`npm start printed no curl lines in time\n${stdout}\n${stderr}`)), 150_000)
+  const banner = await new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`npm start printed no curl lines in time\n${output}\n${stderr}`)), 150_000)
     child.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
-      stdout += chunk
-      if (stdout.includes('Request logs follow')) {
+      output += chunk
+      if (output.includes('Request logs follow')) {
         clearTimeout(timer)
-        resolve()
+        resolve(output)
       }
     })
-    void exited.then((code) => reject(new Error(`npm start exited (${code})\n${stdout}\n${stderr}`)))
+    void exited.then((code) => reject(new Error(`npm start exited (${code})\n${output}\n${stderr}`)))
   })
+  child.stdout!.on('data', (chunk: string) => (output += chunk))
+  const demoPid = Number(/kill -HUP (\d+)/.exec(banner)?.[1])
+  expect(demoPid).toBeGreaterThan(0)
+  return { child, banner, demoPid, exited, released }
+}
+
+/** Ends whatever is left of a demo's process group. */
+async function killGroup(demo: Demo | undefined): Promise<void> {
+  if (demo?.child.pid === undefined) return
+  try {
+    process.kill(-demo.child.pid, 'SIGKILL')
+  } catch {
+    // already gone
+  }
+  await demo.exited
+}
+
+let demo: Demo
+
+beforeAll(async () => {
+  assertBuilt()
+  demo = await startDemo()
+  child = demo.child
+  exited = demo.exited
+  child.stdout!.on('data', (chunk: string) => (stdout += chunk))
+  stdout = demo.banner
 }, 180_000)
 
 afterAll(async () => {
@@ -145,4 +192,51 @@ describe('npm start', () => {
     expect(stdout).toMatch(/INFO\s+request .*bucket=public key=hello\.txt status=200/)
     expect(stdout).toMatch(/INFO\s+request .*bucket=private key=report\.txt status=200 .*user=demo-user/)
   })
+})
+
+/** Waits until the demo let go of its output; an orphan never does, which fails within a minute. */
+async function released(demo: Demo): Promise<void> {
+  let timer: NodeJS.Timeout | undefined
+  const orphaned = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`node demo/start.mjs (pid ${demo.demoPid}) still runs after npm was stopped`)), 60_000)
+  })
+  await Promise.race([demo.released, orphaned]).finally(() => clearTimeout(timer))
+}
+
+/** Whether a process runs: not gone, and not a zombie waiting for init to reap it. */
+function running(pid: number): boolean {
+  try {
+    process.kill(pid, 0)
+  } catch {
+    return false
+  }
+  if (!existsSync('/proc/self/stat')) return true // no procfs (macOS): kill(pid, 0) is all there is
+  try {
+    // "pid (comm) state ..."; Z: exited, not yet reaped by its new parent.
+    return !/\) Z /.test(readFileSync(`/proc/${pid}/stat`, 'utf8'))
+  } catch {
+    return false // gone between the two checks
+  }
+}
+
+describe('stopping npm start', () => {
+  let stopped: Demo | undefined
+  afterAll(() => killGroup(stopped))
+
+  // `kill <npm's pid>`, as a process manager or `timeout` would: npm passes it to its
+  // shell, which dies without passing it on. The demo must not stay behind as an orphan.
+  it("SIGTERM to npm's own process stops the demo too", async () => {
+    stopped = await startDemo()
+    process.kill(stopped.child.pid!, 'SIGTERM')
+    await released(stopped)
+    expect(running(stopped.demoPid)).toBe(false)
+  }, 180_000)
+
+  // Ctrl-C in a terminal: SIGINT to the whole foreground process group.
+  it('Ctrl-C (SIGINT to the process group) stops it gracefully', async () => {
+    stopped = await startDemo()
+    process.kill(-stopped.child.pid!, 'SIGINT')
+    await released(stopped)
+    expect(running(stopped.demoPid)).toBe(false)
+  }, 180_000)
 })

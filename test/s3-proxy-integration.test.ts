@@ -130,6 +130,8 @@ describe('objects, headers, ranges and conditionals', () => {
     ['bytes=0-4', 206, 'hello', 'bytes 0-4/11'],
     ['bytes=6-', 206, 'world', 'bytes 6-10/11'],
     ['bytes=0-', 206, 'hello world', 'bytes 0-10/11'],
+    ['bytes=-5', 206, 'world', 'bytes 6-10/11'],
+    ['bytes=-50', 206, 'hello world', 'bytes 0-10/11'],
   ])('Range %s → %i', async (range, status, body, contentRange) => {
     const response = await fetch(`${proxy.url}/assets/hello.txt`, { headers: { Range: range } })
     expect(response.status).toBe(status)

@@ -1,6 +1,7 @@
 /**
  * A real S3-compatible server for integration tests: s3rver (which stores objects but
- * checks no signatures) behind a "front" that
+ * checks no signatures), as the demo runs it (demo/local-s3.mjs: suffix ranges answered
+ * as S3 does), behind a "front" that
  *   - records every request that reached "S3", exactly as it arrived;
  *   - verifies its SigV4 signature independently of aws4fetch (./sigv4-verify.ts) and
  *     refuses it like S3 would (403 + XML error) when anything is off;
@@ -28,13 +29,10 @@
  *     forwarding (see `upstreamHeaders`), so any `credentials` option works while
  *     s3rver still sees a signed request (it refuses response-* overrides otherwise).
  */
-import { mkdtempSync, rmSync } from 'node:fs'
 import http, { type IncomingMessage, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
-import S3rver from 's3rver'
+import { startLocalS3 } from '../../demo/local-s3.mjs'
 import { canonicalS3Path, decodePath, encodeRfc3986, verifyS3Request } from './sigv4-verify.js'
 
 export interface TestS3Options {
@@ -329,17 +327,13 @@ function s3rverPath(bucket: string, key: string | undefined): string {
   return key === undefined ? bucketPath : `${bucketPath}/${canonicalS3Path(storageKey(key))}`
 }
 
-/** s3rver on 127.0.0.1, a random port and a temp directory that close() removes. */
+/**
+ * The demo's local S3 (s3rver behind a front that answers suffix ranges as S3 does) on
+ * 127.0.0.1, a random port and a temp directory that close() removes.
+ */
 async function startS3rver(buckets: string[]) {
-  const directory = mkdtempSync(join(tmpdir(), 'yatagarasu-s3rver-'))
-  const s3rver = new S3rver({
-    address: '127.0.0.1',
-    port: 0,
-    silent: true,
-    directory,
-    configureBuckets: buckets.map((name) => ({ name })),
-  })
-  const { port } = await s3rver.run()
+  const local = await startLocalS3({ buckets })
+  const port = local.port
   const agent = new http.Agent({ keepAlive: true })
 
   /** PUTs straight to s3rver: unsigned requests are accepted there. */
@@ -371,8 +365,7 @@ async function startS3rver(buckets: string[]) {
 
   async function close() {
     agent.destroy()
-    await s3rver.close()
-    rmSync(directory, { recursive: true, force: true })
+    await local.close()
   }
 
   return { port, agent, put, close }
