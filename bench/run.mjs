@@ -49,6 +49,12 @@ const SERVER_CPU = 0
 const LOAD_CPU = 1
 
 const BUN = path.join(ROOT, 'node_modules/.bin/bun')
+// The same handler (same config, same S3 transport) served by the Web-handler bridges people
+// already use on Node, measured beside the Node adapter in every scenario (bench/servers/proxy.ts).
+const BRIDGES = [
+  { bridge: 'hono', id: 'hono-proxy', label: 'yatagarasu through @hono/node-server (reference)' },
+  { bridge: 'srvx', id: 'srvx-proxy', label: 'yatagarasu through srvx, FastResponse (reference)' },
+]
 const PEERS = path.join(BENCH, '.peers')
 const S3PROXY_VERSION = '4.2.1'
 const notes = [] // what could not run, loudly
@@ -70,15 +76,17 @@ async function main() {
   try {
     const nodeProxyArgs = [...(PROF ? ['--cpu-prof', `--cpu-prof-dir=${path.join(BENCH, '.profiles')}`] : []), proxyBundle, origin.url]
     // `probePort`: also answer memory usage there, with full GCs on request (memory scenario).
-    const startNodeProxy = (cpu = SERVER_CPU, probePort = undefined) =>
+    // `bridge`: the Node adapter, or the same handler through a reference bridge (see BRIDGES).
+    // `cpu: null` leaves it unpinned.
+    const startNodeProxy = ({ cpu = SERVER_CPU, probePort = undefined, bridge = 'node' } = {}) =>
       probePort === undefined
-        ? startServer('proxy (Node)', process.execPath, nodeProxyArgs, { cpu })
-        : startServer('proxy (Node)', process.execPath, ['--expose-gc', '--import', path.join(BENCH, 'lib/memory-probe.mjs'), ...nodeProxyArgs], {
+        ? startServer(`proxy (${bridge})`, process.execPath, [...nodeProxyArgs, bridge], { cpu })
+        : startServer(`proxy (${bridge})`, process.execPath, ['--expose-gc', '--import', path.join(BENCH, 'lib/memory-probe.mjs'), ...nodeProxyArgs, bridge], {
             cpu,
             env: { MEMORY_PROBE_PORT: String(probePort) },
           })
     const startPipe = () => startServer('node:http pipe', process.execPath, [path.join(BENCH, 'servers/node-pipe.mjs'), origin.url])
-    const startBunProxy = (cpu = SERVER_CPU) =>
+    const startBunProxy = ({ cpu = SERVER_CPU } = {}) =>
       env.bun ? startServer('proxy (Bun)', BUN, [path.join(BENCH, 'servers/proxy.ts'), origin.url], { cpu }) : undefined
 
     if (wants('hit')) results.hit = await cacheHit(origin, startNodeProxy, startBunProxy, env)
@@ -161,6 +169,10 @@ async function cacheHit(origin, startNodeProxy, startBunProxy, env) {
   targets.push({ id: 'node-floor', label: 'node:http from memory (Node floor)', url: (size) => `${nodeFloor.url}/x/${size}`, server: nodeFloor })
   const nodeProxy = await startNodeProxy()
   targets.push({ id: 'node-proxy', label: 'yatagarasu, Node adapter', url: (size) => `${nodeProxy.url}/c/${size}`, server: nodeProxy, cached: true })
+  for (const { bridge, id, label } of BRIDGES) {
+    const server = await startNodeProxy({ bridge })
+    targets.push({ id, label, url: (size) => `${server.url}/c/${size}`, server, cached: true })
+  }
   if (env.bun) {
     const bunFloor = await startServer('Bun.serve floor', BUN, [path.join(BENCH, 'servers/bun-floor.ts')], { cpu: SERVER_CPU })
     targets.push({ id: 'bun-floor', label: 'Bun.serve from memory (Bun floor)', url: (size) => `${bunFloor.url}/x/${size}`, server: bunFloor })
@@ -287,6 +299,15 @@ async function passThrough(origin, startNodeProxy, startBunProxy, env) {
   const nodeProxy = await startNodeProxy()
   servers.push(nodeProxy)
   targets.push({ id: 'node-proxy', label: 'yatagarasu, Node adapter', url: `${nodeProxy.url}/p/1024` })
+  for (const { bridge, id, label } of BRIDGES) {
+    const server = await startNodeProxy({ bridge })
+    servers.push(server)
+    targets.push({ id, label, url: `${server.url}/p/1024` })
+  }
+  // The floor of any Node proxy: node:http piping the origin, no signing, no logic.
+  const pipe = await startServer('node:http pipe', process.execPath, [path.join(BENCH, 'servers/node-pipe.mjs'), origin.url], { cpu: SERVER_CPU })
+  servers.push(pipe)
+  targets.push({ id: 'node-pipe', label: 'node:http piping the origin (Node proxy floor)', url: `${pipe.url}/p/1024` })
   if (env.bun) {
     const bunProxy = await startBunProxy()
     servers.push(bunProxy)
@@ -348,13 +369,16 @@ async function streaming(origin, startNodeProxy, startBunProxy) {
   const size = SETTINGS.streamSize
   log(`streaming: ${size >> 20} MB objects`)
   // Not pinned: origin, proxy and client share both cores, as they would.
-  const nodeProxy = await startNodeProxy(undefined)
-  const bunProxy = await startBunProxy(undefined)
+  const nodeProxy = await startNodeProxy({ cpu: null })
+  const references = []
+  for (const { bridge, id, label } of BRIDGES) references.push({ id, label, server: await startNodeProxy({ cpu: null, bridge }) })
+  const bunProxy = await startBunProxy({ cpu: null })
   const pipe = await startServer('node:http pipe', process.execPath, [path.join(BENCH, 'servers/node-pipe.mjs'), origin.url])
   const targets = [
     { id: 'direct', label: 'origin directly', url: `${origin.url}/bench/${size}` },
     { id: 'node-pipe', label: 'node:http piping the origin (Node proxy floor)', url: `${pipe.url}/p/${size}` },
     { id: 'node-proxy', label: 'yatagarasu, Node adapter', url: `${nodeProxy.url}/p/${size}` },
+    ...references.map(({ id, label, server }) => ({ id, label, url: `${server.url}/p/${size}` })),
     ...(bunProxy ? [{ id: 'bun-proxy', label: 'yatagarasu, Bun.serve', url: `${bunProxy.url}/p/${size}` }] : []),
   ]
   try {
@@ -372,6 +396,7 @@ async function streaming(origin, startNodeProxy, startBunProxy) {
     return { size, targets: targets.map(({ id, label }) => ({ id, label })), results, client: which('curl') ? 'curl' : 'node:http' }
   } finally {
     await nodeProxy.stop()
+    for (const { server } of references) await server.stop()
     await bunProxy?.stop()
     await pipe.stop()
   }
@@ -399,7 +424,7 @@ async function memoryRun(origin, startNodeProxy, kind, { rate, seconds }) {
   const size = SETTINGS.memorySize
   log(`memory: ${STREAMS} ${kind} clients, ${size >> 20} MB objects${seconds ? `, ${seconds} s` : ''}`)
   const probePort = await freePort()
-  const proxy = await startNodeProxy(undefined, probePort)
+  const proxy = await startNodeProxy({ cpu: null, probePort })
   const probe = async (settle) => JSON.parse((await get(`http://127.0.0.1:${probePort}/${settle ? 'settled' : 'usage'}`, { keep: true })).body)
   try {
     // Warm up the streaming path (JIT, pools) so idle RSS includes what any proxy carries.
@@ -497,7 +522,7 @@ async function disconnect(origin, startNodeProxy, startBunProxy, startPipe) {
   const out = {}
   // The bare node:http pipe is the reference: what the hop costs with no proxy logic at all.
   for (const [id, start] of [['node-proxy', startNodeProxy], ['bun-proxy', startBunProxy], ['node-pipe', startPipe]]) {
-    const proxy = await start(undefined)
+    const proxy = await start({ cpu: null })
     if (!proxy) continue
     try {
       const trials = []

@@ -15,9 +15,9 @@ export function which(command) {
 const HAS_TASKSET = which('taskset') !== undefined
 const live = new Set()
 
-/** `taskset -c cpu` in front of a command when taskset exists and a cpu is given. */
+/** `taskset -c cpu` in front of a command when taskset exists and a cpu is given (not null/undefined). */
 export function pinned(cpu, command, args) {
-  if (cpu === undefined || !HAS_TASKSET) return [command, args]
+  if (cpu === undefined || cpu === null || !HAS_TASKSET) return [command, args]
   return ['taskset', ['-c', String(cpu), command, ...args]]
 }
 

@@ -1,36 +1,59 @@
 /**
  * The proxy under test, from this repository's src/: `createYatagarasu` with two
- * buckets on the bench origin, `/c` cached (memory store) and `/p` pass-through. On
- * Node it is served by the Node adapter (`serve`), on Bun by `Bun.serve`.
+ * buckets on the bench origin, `/c` cached (memory store) and `/p` pass-through.
  *
- * argv[2]: the origin URL. Prints `{"ready": url}` once listening.
+ * argv[2]: the origin URL; argv[3]: the bridge on Node —
+ * - `node` (default): this repository's Node adapter (`serve` from yatagarasu/node);
+ * - `hono`: `@hono/node-server`'s `serve`, as its README shows (it replaces the global
+ *   `Request`/`Response` with its lighter ones, its default);
+ * - `srvx`: srvx's `serve`, with the global `Response` set to its `FastResponse` (what
+ *   its docs advise for speed; srvx itself leaves globals alone).
+ * The references get the same S3 transport (`nodeFetch`) through the handler's options,
+ * so only the bridge differs. On Bun it is served by `Bun.serve`. Prints `{"ready": url}`.
  */
 import { createYatagarasu, silentLogger } from '../../src/index.js'
 
 declare const Bun: any
 
-const origin = process.argv[2]
-if (!origin) throw new Error('usage: proxy <origin-url>')
+const [origin, bridge = 'node'] = process.argv.slice(2)
+if (!origin) throw new Error('usage: proxy <origin-url> [node|hono|srvx]')
 const s3 = { bucket: 'bench', region: 'us-east-1', endpoint: origin, accessKey: 'BENCHKEY', secretKey: 'bench-secret-key' }
-const handler = createYatagarasu(
-  {
-    buckets: [
-      { name: 'cached', pathPrefix: '/c', s3, cache: { enabled: true, ttl: 3600, maxSize: '64MB', maxItemSize: '1MB' } },
-      { name: 'pass', pathPrefix: '/p', s3 },
-    ],
-  },
-  { logger: silentLogger },
-)
+const config = {
+  buckets: [
+    { name: 'cached', pathPrefix: '/c', s3, cache: { enabled: true, ttl: 3600, maxSize: '64MB', maxItemSize: '16MB' } },
+    { name: 'pass', pathPrefix: '/p', s3 },
+  ],
+}
 
 let url: string
 if (typeof Bun !== 'undefined') {
+  const handler = createYatagarasu(config, { logger: silentLogger })
   const server = Bun.serve({ hostname: '127.0.0.1', port: 0, fetch: handler, idleTimeout: 120 })
   url = `http://127.0.0.1:${server.port}`
-} else {
+} else if (bridge === 'node') {
   const { serve } = await import('../../src/adapters/node.js')
-  const server = await serve(handler, { hostname: '127.0.0.1', port: 0 })
+  const server = await serve(createYatagarasu(config, { logger: silentLogger }), { hostname: '127.0.0.1', port: 0 })
   server.server.keepAliveTimeout = 60_000
   url = server.url
+} else {
+  const { nodeFetch } = await import('../../src/adapters/node.js')
+  const handler = createYatagarasu(config, { logger: silentLogger, fetch: nodeFetch })
+  if (bridge === 'hono') {
+    const { serve } = await import('@hono/node-server')
+    url = await new Promise<string>((resolve) => {
+      const server = serve({ fetch: (request: Request) => handler(request), hostname: '127.0.0.1', port: 0 }, (info) => resolve(`http://127.0.0.1:${info.port}`))
+      ;(server as unknown as { keepAliveTimeout: number }).keepAliveTimeout = 60_000
+    })
+  } else if (bridge === 'srvx') {
+    const { serve, FastResponse } = await import('srvx')
+    globalThis.Response = FastResponse as unknown as typeof Response
+    const server = serve({ fetch: (request: Request) => handler(request), hostname: '127.0.0.1', port: 0, silent: true })
+    await server.ready()
+    ;(server.node!.server as unknown as { keepAliveTimeout: number }).keepAliveTimeout = 60_000
+    url = server.url!.replace(/\/$/, '')
+  } else {
+    throw new Error(`unknown bridge ${bridge}`)
+  }
 }
 process.stdout.write(JSON.stringify({ ready: url }) + '\n')
 process.on('SIGTERM', () => process.exit(0))
