@@ -5,7 +5,7 @@
  */
 import { exportSPKI, generateKeyPair, importSPKI, jwtVerify, SignJWT } from 'jose'
 import { bench, describe } from 'vitest'
-import { compose, errorMapping, jwtAuth, resolveConfig, routing, silentLogger, type Middleware } from '../src/index.js'
+import { compose, jwtAuth, resolveConfig, routing, silentLogger, type Middleware } from '../src/index.js'
 
 const SECRET = 'a-benchmark-secret-that-is-at-least-32-bytes-long'
 const s3 = { bucket: 'b', region: 'us-east-1', endpoint: 'http://s3.test', accessKey: 'AK', secretKey: 'SK' }
@@ -28,7 +28,7 @@ const config = resolveConfig({
   ],
 })
 const ok: Middleware = async () => new Response(null, { status: 204 })
-const handler = compose(errorMapping(), routing(config), jwtAuth(config, { logger: silentLogger }), ok)
+const handler = compose(routing(config), jwtAuth(config, { logger: silentLogger }), ok)
 
 async function run(path: string, token?: string) {
   const response = await handler(

@@ -8,7 +8,7 @@
  */
 import { AwsClient } from 'aws4fetch'
 import { bench, describe } from 'vitest'
-import { compose, createYatagarasu, errorMapping, resolveConfig, routing, silentLogger, type Middleware } from '../src/index.js'
+import { compose, createYatagarasu, resolveConfig, routing, silentLogger, type Middleware } from '../src/index.js'
 import { createRouteTable } from '../src/routing/route-table.js'
 import { createS3Client } from '../src/s3/s3-client.js'
 
@@ -22,7 +22,7 @@ const config = resolveConfig({
 })
 const table = createRouteTable(config)
 const ok: Middleware = async () => new Response(null, { status: 204 })
-const routed = compose(errorMapping(), routing(config), ok)
+const routed = compose(routing(config), ok)
 
 describe('routing', () => {
   bench('route table: /assets/img/logo.png (22 buckets)', () => {

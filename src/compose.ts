@@ -1,15 +1,19 @@
-import { errorResponse } from './errors.js'
 import { createContext, type FetchHandler, type Middleware, type RequestContext } from './context.js'
-import { NotFoundError } from './errors.js'
+import { errorResponse, NotFoundError } from './errors.js'
 
 /**
  * Chains middlewares into a fetch handler, once. Each middleware receives the
  * request context and a `next` that runs the rest of the chain; the chain's end
- * answers 404. The handler never throws: an error that escapes every middleware
- * becomes a JSON error response.
+ * answers 404.
+ *
+ * Errors become responses in one place, here: when a middleware throws (or its
+ * promise rejects), its error is rendered as the JSON error response right where it
+ * was thrown. So `next()` always resolves with a `Response` — the middlewares before
+ * it (request id, logging, metrics, CORS, cache labels) see every error as a
+ * response — and the handler never throws.
  *
  * @example
- * const handler = compose(requestId(), errorMapping(), routing(config), myMiddleware, s3Origin(config))
+ * const handler = compose(requestId(), routing(config), myMiddleware, s3Origin(config))
  * const response = await handler(new Request('http://localhost/cdn/logo.png'))
  */
 export function compose(...middlewares: Middleware[]): FetchHandler {
@@ -17,22 +21,48 @@ export function compose(...middlewares: Middleware[]): FetchHandler {
 
   function dispatch(ctx: RequestContext, index: number): Promise<Response> {
     const middleware = chain[index]
-    if (middleware === undefined) return Promise.reject(new NotFoundError('No route for this path'))
+    if (middleware === undefined) return Promise.resolve(respondWithError(ctx, new NotFoundError('No route for this path')))
     let called = false
-    return middleware(ctx, () => {
+    const next = () => {
+      // A programming error in the middleware itself: it fails (and is rendered) there.
       if (called) return Promise.reject(new Error(`next() called twice by middleware #${index}`))
       called = true
       return dispatch(ctx, index + 1)
-    })
+    }
+    try {
+      return middleware(ctx, next).then(undefined, (error: unknown) => respondWithError(ctx, error))
+    } catch (error) {
+      // A middleware that is not an async function may throw before returning its promise.
+      return Promise.resolve(respondWithError(ctx, error))
+    }
   }
 
   return async function handler(request, runtime) {
-    let ctx: RequestContext | undefined
+    let ctx: RequestContext
     try {
       ctx = createContext(request, runtime)
-      return await dispatch(ctx, 0)
     } catch (error) {
-      return errorResponse(error, ctx?.requestId ?? crypto.randomUUID(), request.method)
+      return errorResponse(error, crypto.randomUUID(), request.method)
     }
+    return dispatch(ctx, 0)
   }
+}
+
+/** The error's JSON response, remembered as made from it (see {@link errorOf}). */
+function respondWithError(ctx: RequestContext, error: unknown): Response {
+  const response = errorResponse(error, ctx.requestId, ctx.method)
+  madeFrom.set(response, error)
+  return response
+}
+
+const madeFrom = new WeakMap<Response, unknown>()
+
+/**
+ * The error a response was rendered from by the dispatcher, or `undefined` for any
+ * other response. For the few middlewares whose behaviour depends on what went wrong
+ * rather than on the status (the cache's single-flight: a leader whose own client
+ * left, or a bug, is no reason for the requests waiting on it to give up).
+ */
+export function errorOf(response: Response): unknown {
+  return madeFrom.get(response)
 }

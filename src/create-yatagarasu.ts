@@ -4,7 +4,6 @@ import type { YatagarasuConfig } from './config/types.js'
 import type { FetchHandler } from './context.js'
 import { cache } from './middleware/cache.js'
 import type { YatagarasuCache } from './cache/create-cache.js'
-import { errorMapping } from './middleware/error-mapping.js'
 import { jwtAuth } from './middleware/jwt-auth.js'
 import { readOnly } from './middleware/read-only.js'
 import { requestId } from './middleware/request-id.js'
@@ -46,10 +45,10 @@ export interface YatagarasuOptions {
  * The config is validated once, here; a problem throws a `ConfigError` naming every
  * offending field. Two handlers share nothing.
  *
- * The preset pipeline is `requestId → errorMapping → limits → cors → routing →
- * ipFilter → readOnly → rateLimit (ip, global) → jwtAuth → rateLimit (user) → cache →
- * s3Origin`: the cheapest refusals first, nothing reaches the cache or S3 before every
- * check passed (docs/security.md explains the order). With the `requestLog` and
+ * The preset pipeline is `requestId → limits → cors → routing → ipFilter → readOnly →
+ * rateLimit (ip, global) → jwtAuth → rateLimit (user) → cache → s3Origin`: the
+ * cheapest refusals first, nothing reaches the cache or S3 before every check passed
+ * (docs/security.md explains the order). With the `requestLog` and
  * `metrics` options, `requestLog` and `metrics` follow `requestId` and `s3Metrics`
  * precedes `s3Origin`. Build your own with {@link compose} and the same middlewares.
  *
@@ -67,7 +66,6 @@ export function createYatagarasu(config: YatagarasuConfig, options: YatagarasuOp
     requestId(),
     ...(options.requestLog ? [requestLog(options.requestLog)] : []),
     ...(options.metrics ? [metricsMiddleware(options.metrics)] : []),
-    errorMapping(),
     limits(resolved),
     cors(resolved),
     routing(resolved),

@@ -8,7 +8,6 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import {
   compose,
   createYatagarasu,
-  errorMapping,
   memoryRateLimitStore,
   rateLimit,
   requestId,
@@ -140,7 +139,7 @@ describe('rateLimit middleware', () => {
       return next()
     }
     const ok: Middleware = async () => new Response('ok')
-    const handler = compose(requestId(), errorMapping(), routing(config), fakeAuth, rateLimit(config), ok)
+    const handler = compose(requestId(), routing(config), fakeAuth, rateLimit(config), ok)
     const as = (sub: string | null, clientIp: string) =>
       handler(new Request('http://proxy.test/u/x', { headers: sub === null ? {} : { 'x-test-sub': sub } }), { clientIp })
     expect((await as('alice', '10.0.0.1')).status).toBe(200)

@@ -9,7 +9,6 @@ import {
   compose,
   createCache,
   createYatagarasu,
-  errorMapping,
   ForbiddenError,
   readOnly,
   requestId,
@@ -49,7 +48,7 @@ describe('auth before cache (a stand-in auth middleware)', () => {
 
   it('never serves the cached object to an anonymous or wrong-claims request', async () => {
     const config = cachedConfig()
-    const handler = compose(requestId(), errorMapping(), routing(config), readOnly(), auth, cache(config, { cache: createCache() }), s3Origin(config, { fetch: origin.fetch }))
+    const handler = compose(requestId(), routing(config), readOnly(), auth, cache(config, { cache: createCache() }), s3Origin(config, { fetch: origin.fetch }))
 
     expect(await call(handler, { Authorization: 'Bearer admin' })).toMatchObject({ status: 200, cache: 'MISS' })
     expect(await call(handler, { Authorization: 'Bearer admin' })).toMatchObject({ status: 200, cache: 'HIT' })

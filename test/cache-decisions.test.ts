@@ -8,7 +8,6 @@ import {
   compose,
   createCache,
   createYatagarasu,
-  errorMapping,
   readOnly,
   requestId,
   routing,
@@ -140,7 +139,7 @@ describe('a cacheable object', () => {
       seen.push(ctx.cacheStatus)
       return response
     }
-    const custom = compose(requestId(), errorMapping(), routing(config), readOnly(), spy, cache(config, { cache: createCache() }), s3Origin(config, { fetch: origin.fetch }))
+    const custom = compose(requestId(), routing(config), readOnly(), spy, cache(config, { cache: createCache() }), s3Origin(config, { fetch: origin.fetch }))
     await (await custom(new Request('http://proxy.test/cdn/hello.txt'), work.context)).text()
     await work.flush()
     await (await custom(new Request('http://proxy.test/cdn/hello.txt'))).text()

@@ -293,11 +293,11 @@ describe('a key the config check accepts but Web Crypto cannot import', () => {
 
 describe('verified claims', () => {
   it('are on ctx.claims for later middlewares', async () => {
-    const { compose, errorMapping, jwtAuth, resolveConfig, routing } = await import('../src/index.js')
+    const { compose, jwtAuth, resolveConfig, routing } = await import('../src/index.js')
     const config = resolveConfig({
       buckets: [{ name: 'private', pathPrefix: '/p', s3: S3, auth: { jwt: { secret: HS_SECRET } } }],
     })
-    const handler = compose(errorMapping(), routing(config), jwtAuth(config, { logger: memoryLogger() }), async (ctx) =>
+    const handler = compose(routing(config), jwtAuth(config, { logger: memoryLogger() }), async (ctx) =>
       Response.json(ctx.claims),
     )
     const response = await get(handler, await sign({ sub: 'ada', realm_access: { roles: ['x'] } }, secretBytes(), 'HS256'))

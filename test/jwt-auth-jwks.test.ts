@@ -7,7 +7,7 @@
 import http from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
-import { compose, createYatagarasu, errorMapping, jwtAuth, resolveConfig, routing, type JwtConfig } from '../src/index.js'
+import { compose, createYatagarasu, jwtAuth, resolveConfig, routing, type JwtConfig } from '../src/index.js'
 import { errorOf, fakeS3, keyPair, memoryLogger, S3, sign, type KeyPair } from './support/jwt-fixtures.js'
 
 interface JwksServer {
@@ -231,7 +231,7 @@ describe('refresh', () => {
     const config = resolveConfig({
       buckets: [{ name: 'oidc', pathPrefix: '/o', s3: S3, auth: { jwt: { jwksUrl: jwks.url, algorithm: 'RS256' } } }],
     })
-    const handler = compose(errorMapping(), routing(config), jwtAuth(config, { logger, now: () => clock }), async () => new Response('ok'))
+    const handler = compose(routing(config), jwtAuth(config, { logger, now: () => clock }), async () => new Response('ok'))
     const get = async (token: string) =>
       (await handler(new Request('http://proxy.test/o/f', { headers: { Authorization: `Bearer ${token}` } }))).status
     const token = await tokenFor(k1, 'k1')

@@ -4,7 +4,7 @@
  * when a source is absent. A query token is removed from ctx.url before anything else.
  */
 import { describe, expect, it } from 'vitest'
-import { compose, errorMapping, jwtAuth, resolveConfig, routing, type TokenSource } from '../src/index.js'
+import { compose, jwtAuth, resolveConfig, routing, type TokenSource } from '../src/index.js'
 import { createYatagarasu } from '../src/index.js'
 import { errorOf, fakeS3, HS_SECRET, memoryLogger, S3, secretBytes, sign } from './support/jwt-fixtures.js'
 
@@ -18,7 +18,7 @@ function probe(tokenSources?: TokenSource[]) {
       { name: 'private', pathPrefix: '/p', s3: S3, auth: { jwt: { secret: HS_SECRET, ...(tokenSources && { tokenSources }) } } },
     ],
   })
-  return compose(errorMapping(), routing(config), jwtAuth(config, { logger: memoryLogger() }), async (ctx) =>
+  return compose(routing(config), jwtAuth(config, { logger: memoryLogger() }), async (ctx) =>
     Response.json({ sub: ctx.claims?.sub, url: ctx.url.href }),
   )
 }
@@ -151,7 +151,6 @@ describe('order', () => {
         seen.push(ctx.url.href) // what a logging/metrics middleware placed first sees afterwards
         return response
       },
-      errorMapping(),
       routing(config),
       jwtAuth(config, { logger: memoryLogger() }),
       async () => new Response('ok'),

@@ -8,7 +8,8 @@ import type { CacheEntry, CacheStore } from '../cache/store.js'
 import type { ResolvedConfig, YatagarasuConfig } from '../config/types.js'
 import { resolveConfig } from '../config/resolve.js'
 import type { CacheStatus, Middleware, Next, RequestContext } from '../context.js'
-import { ClientClosedRequestError, errorResponse, HttpError } from '../errors.js'
+import { errorOf } from '../compose.js'
+import { ClientClosedRequestError, HttpError } from '../errors.js'
 import { consoleLogger, type Logger } from '../logger.js'
 import { isObjectHeader } from '../s3/object-headers.js'
 
@@ -43,7 +44,7 @@ const LOG_INTERVAL_MS = 10_000
  *
  * @example
  * const store = createCache()
- * compose(requestId(), errorMapping(), routing(config), readOnly(), jwtAuth(config), cache(config, { cache: store }), s3Origin(config))
+ * compose(requestId(), routing(config), readOnly(), jwtAuth(config), cache(config, { cache: store }), s3Origin(config))
  */
 export function cache(config: YatagarasuConfig | ResolvedConfig, options: CacheOptions = {}): Middleware {
   const resolved = resolveConfig(config)
@@ -63,16 +64,10 @@ export function cache(config: YatagarasuConfig | ResolvedConfig, options: CacheO
   }
   const reportFailure = failureReporter(logger)
 
-  /** Straight through to S3, labelled; errors are rendered here so they carry `X-Cache` too. */
+  /** Straight through to S3, labelled (errors too: they are responses by now). */
   async function pass(ctx: RequestContext, next: Next, status: CacheStatus): Promise<Response> {
     ctx.cacheStatus = status
-    let response: Response
-    try {
-      response = await next()
-    } catch (error) {
-      response = errorResponse(error, ctx.requestId, ctx.method)
-    }
-    return labelled(response, status)
+    return labelled(await next(), status)
   }
 
   function serve(ctx: RequestContext, entry: CacheEntry): Response {
@@ -135,19 +130,12 @@ export function cache(config: YatagarasuConfig | ResolvedConfig, options: CacheO
     const land = () => {
       if (flights.get(key) === flight) flights.delete(key)
     }
-    let response: Response
-    try {
-      response = await next()
-    } catch (error) {
-      // The leader's own client leaving is no reason for the others to give up.
-      flight.settle({ retry: error instanceof ClientClosedRequestError || !(error instanceof HttpError) })
-      land()
-      return labelled(errorResponse(error, ctx.requestId, ctx.method), 'MISS')
-    }
+    const response = await next()
     const length = declaredLength(response.headers)
     if (!isStorableResponse(response) || (length !== undefined && length > bucket.maxItemSize)) {
-      // Known up front not to be kept: waiters go to S3 themselves, the body streams untouched.
-      flight.settle({ retry: false })
+      // Known up front not to be kept: waiters go to S3 themselves, the body streams
+      // untouched — unless the leader failed for a reason of its own (below).
+      flight.settle({ retry: isLeaderOwnFailure(errorOf(response)) })
       land()
       return labelled(response, 'MISS')
     }
@@ -184,6 +172,16 @@ export function cache(config: YatagarasuConfig | ResolvedConfig, options: CacheO
     }
     return lookup(ctx, next, bucket, cacheKey(bucket.name, ctx.key))
   }
+}
+
+/**
+ * Whether the fill's leader failed for a reason that says nothing about the object:
+ * its own client left (499), or a bug or platform failure (not an `HttpError`). The
+ * requests waiting on it then look again instead of giving up.
+ */
+function isLeaderOwnFailure(error: unknown): boolean {
+  if (error === undefined) return false
+  return error instanceof ClientClosedRequestError || !(error instanceof HttpError)
 }
 
 function labelled(response: Response, status: CacheStatus): Response {

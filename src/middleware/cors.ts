@@ -2,7 +2,6 @@ import { resolveConfig } from '../config/resolve.js'
 import type { ResolvedCors } from '../config/reliability-schema.js'
 import type { ResolvedConfig, YatagarasuConfig } from '../config/types.js'
 import type { Middleware } from '../context.js'
-import { errorResponse } from '../errors.js'
 import { withHeaders } from '../http/mutable-response.js'
 import { createRouteTable } from '../routing/route-table.js'
 import { ALLOWED_METHODS } from './read-only.js'
@@ -27,8 +26,8 @@ interface CorsPolicy {
  *   bucket with CORS is answered here, without S3 or authentication (browsers send
  *   preflights without credentials): 204 with the `Access-Control-Allow-*` headers
  *   when the origin and method are allowed, 204 with none of them otherwise.
- * - Every other response of such a bucket — errors included (401, 403, 404, 429, 5xx,
- *   rendered here with {@link errorResponse}) — gets `Vary: Origin` and, for an
+ * - Every other response of such a bucket — errors included (401, 403, 404, 429, 5xx)
+ *   — gets `Vary: Origin` and, for an
  *   allowed origin, `Access-Control-Allow-Origin` and `Access-Control-Expose-Headers`,
  *   so a page can read why a request failed.
  *
@@ -60,13 +59,7 @@ export function cors(config: YatagarasuConfig | ResolvedConfig): Middleware {
         if (policy) return preflight(policy, origin, requestedMethod, headers.get('access-control-request-headers'))
       }
     }
-    let response: Response
-    try {
-      response = await next()
-    } catch (error) {
-      if (!ctx.bucket || !policies.has(ctx.bucket.name)) throw error
-      response = errorResponse(error, ctx.requestId, ctx.method)
-    }
+    const response = await next()
     const policy = ctx.bucket && policies.get(ctx.bucket.name)
     return policy ? decorate(response, policy, origin) : response
   }

@@ -1,18 +1,13 @@
 import type { Middleware } from '../context.js'
-import { errorResponse } from '../errors.js'
 
 /**
- * Turns errors thrown by the middlewares after it into JSON error responses, so the
- * middlewares before it (request id, logging, metrics, CORS) see a `Response` for
- * every request. `HttpError`s keep their status and message; anything else is a 500
- * that reveals nothing of the original error.
+ * @deprecated Does nothing, and will be removed before 1.0: {@link compose} itself turns
+ * an error thrown by any middleware into its JSON error response, so every middleware
+ * receives a `Response` from `next()`. Kept so that pipelines written with it still
+ * build.
  */
 export function errorMapping(): Middleware {
-  return async function errorMappingMiddleware(ctx, next) {
-    try {
-      return await next()
-    } catch (error) {
-      return errorResponse(error, ctx.requestId, ctx.method)
-    }
+  return function errorMappingMiddleware(_ctx, next) {
+    return next()
   }
 }

@@ -58,7 +58,7 @@ type Guard = (ctx: RequestContext) => Promise<Record<string, unknown>>
  * @example
  * const config = resolveConfig({ buckets: [{ name: 'private', pathPrefix: '/p', s3,
  *   auth: { jwt: { secret: env.JWT_SECRET, algorithm: 'HS256' } } }] })
- * const handler = compose(requestId(), errorMapping(), routing(config), readOnly(),
+ * const handler = compose(requestId(), routing(config), readOnly(),
  *   jwtAuth(config), async (ctx, next) => { console.log(ctx.claims?.sub); return next() }, s3Origin(config))
  */
 export function jwtAuth(config: YatagarasuConfig | ResolvedConfig, options: JwtAuthOptions = {}): Middleware {

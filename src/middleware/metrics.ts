@@ -1,35 +1,25 @@
 import type { Middleware } from '../context.js'
-import { HttpError } from '../errors.js'
 import { observeBody } from '../http/observe-body.js'
 import { instrumentsOf, methodLabel, type YatagarasuMetrics } from '../metrics/collector.js'
 
 /**
  * Records each request into `collector`: the count by bucket, method and status, the
  * time until the response headers, the body bytes sent, the requests and body
- * streams in flight, and the cache outcome (`ctx.cacheStatus`). Place it early —
- * before `errorMapping`, so that it sees every error as a response — and pair it with
+ * streams in flight, and the cache outcome (`ctx.cacheStatus`). Place it early (every
+ * error reaches it as a response, with its status) and pair it with
  * {@link s3Metrics} just before `s3Origin` for the S3 side. Requests that matched no
  * bucket are labelled `bucket=""`.
  *
  * @example
  * const collector = createMetrics()
- * const handler = compose(requestId(), metrics(collector), errorMapping(), routing(config), readOnly(),
+ * const handler = compose(requestId(), metrics(collector), routing(config), readOnly(),
  *   cache(config), s3Metrics(collector), s3Origin(config))
  */
 export function metrics(collector: YatagarasuMetrics): Middleware {
   const m = instrumentsOf(collector)
   return async function metricsMiddleware(ctx, next) {
     m.inFlight.inc()
-    let response: Response
-    try {
-      response = await next()
-    } catch (error) {
-      // Only when no errorMapping follows; the error goes on to the handler's own.
-      m.inFlight.dec()
-      const bucket = ctx.bucket?.name ?? ''
-      m.requests.inc({ bucket, method: methodLabel(ctx.method), status: String(error instanceof HttpError ? error.status : 500) })
-      throw error
-    }
+    const response = await next()
     m.inFlight.dec()
     const bucket = ctx.bucket?.name ?? ''
     const method = methodLabel(ctx.method)
@@ -66,14 +56,9 @@ export function s3Metrics(collector: YatagarasuMetrics): Middleware {
       const reason = FAILURES[status]
       if (reason !== undefined) m.s3Errors.inc({ bucket, reason })
     }
-    try {
-      const response = await next()
-      record(response.status)
-      return response
-    } catch (error) {
-      record(error instanceof HttpError ? error.status : 500)
-      throw error
-    }
+    const response = await next()
+    record(response.status)
+    return response
   }
 }
 

@@ -1,5 +1,4 @@
 import type { Middleware, RequestContext } from '../context.js'
-import { HttpError } from '../errors.js'
 import { observeBody, type BodyOutcome } from '../http/observe-body.js'
 import type { Logger } from '../logger.js'
 
@@ -16,22 +15,16 @@ const MAX_TEXT = 1024
  * `path` when no bucket matched), `status`, `bytes`, `durationMs`, `s3Ms`, `cache`,
  * `user` (the token's `sub`, when authenticated), `clientIp`, and `outcome`
  * (`completed`, `cancelled` when the client left, `errored`). The query string and
- * request headers are never logged. Place it early, before `errorMapping`.
+ * request headers are never logged. Place it early: errors reach it as responses.
  *
  * @example
  * const logger = lineLogger({ format: 'json' })
- * compose(requestId(), requestLog(logger), errorMapping(), routing(config), s3Origin(config))
+ * compose(requestId(), requestLog(logger), routing(config), s3Origin(config))
  */
 export function requestLog(logger: Logger, options: RequestLogOptions = {}): Middleware {
   const message = options.message ?? 'request'
   return async function requestLogMiddleware(ctx, next) {
-    let response: Response
-    try {
-      response = await next()
-    } catch (error) {
-      logger.info(message, fields(ctx, error instanceof HttpError ? error.status : 500, 0, 'errored'))
-      throw error
-    }
+    const response = await next()
     const status = response.status
     return observeBody(response, {
       onEnd: (bytes, outcome) => logger.info(message, fields(ctx, status, bytes, outcome)),
