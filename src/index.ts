@@ -95,7 +95,7 @@ export {
   type PurgeTarget,
   type YatagarasuCache,
 } from './cache/create-cache.js'
-export type { CacheEntry, CacheStore } from './cache/store.js'
+export { isStreamedEntry, type CacheEntry, type CacheEntryMeta, type CacheStore, type StreamedCacheEntry } from './cache/store.js'
 export { encodeEntry, decodeEntry } from './cache/entry-codec.js'
 export { memoryStore, type MemoryStore, type MemoryStoreOptions } from './stores/memory.js'
 export { tieredStore } from './stores/tiered.js'

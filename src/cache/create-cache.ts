@@ -75,6 +75,8 @@ export interface Flight {
   purged: boolean
   /** The store write, once started; a purge waits for it so it can't land afterwards. */
   writing: Promise<void> | undefined
+  /** Set while a streamed write runs: makes it fail (store nothing), so a purge need not wait for the whole transfer. */
+  abortWrite?: () => void
 }
 
 /** What the cache middleware uses; kept off the public type. */
@@ -127,6 +129,7 @@ export function createCache(options: CreateCacheOptions = {}): YatagarasuCache {
       for (const [flightKey, flight] of flights) {
         if (key !== undefined ? flightKey !== storeKey : !flightKey.startsWith(storeKey)) continue
         flight.purged = true
+        flight.abortWrite?.()
         flights.delete(flightKey)
         if (flight.writing !== undefined) writes.push(flight.writing)
       }

@@ -133,3 +133,113 @@ function join(chunks: readonly Uint8Array[], length: number): Uint8Array {
   }
   return out
 }
+
+/** The tee of a fill that a store writes as it arrives ({@link CacheStore.setStream}). */
+export interface StoreTee {
+  /** The stream to give the client. */
+  readonly stream: ReadableStream<Uint8Array>
+  /** The stream to give the store: the same chunks, erroring unless exactly `length` bytes arrive. */
+  readonly copy: ReadableStream<Uint8Array>
+  /** Errors the copy (a purge): the store discards it; the client's stream goes on. */
+  abortCopy(reason: Error): void
+  /** True once the copy was ended with an error here (incomplete transfer, cancel, abort): a store rejecting then is no store failure. */
+  readonly incomplete: boolean
+}
+
+/**
+ * The tee between S3, the client and a store that writes as it reads (disk). S3 is
+ * read at the pace of the slower of the two, so at most one chunk waits for each and
+ * memory per fill stays constant whatever the object's size (a `set` would need the
+ * whole body). A client cancel cancels S3 at once and errors the copy, so nothing is
+ * stored; a store that gives up (cancels the copy) leaves the client's stream going.
+ */
+export function teeToStore(source: ReadableStream<Uint8Array>, length: number): StoreTee {
+  const reader = source.getReader()
+  let copyController!: ReadableStreamDefaultController<Uint8Array>
+  let copyOpen = true
+  let incomplete = false
+  let wanted: (() => void) | undefined
+  let received = 0
+  let finished = false
+
+  const copy = new ReadableStream<Uint8Array>(
+    {
+      start(c) {
+        copyController = c
+      },
+      pull() {
+        wanted?.()
+      },
+      cancel() {
+        copyOpen = false
+        wanted?.()
+      },
+    },
+    { highWaterMark: 1 },
+  )
+
+  function endCopy(error?: Error): void {
+    if (!copyOpen) return
+    copyOpen = false
+    if (error === undefined) copyController.close()
+    else {
+      incomplete = true
+      copyController.error(error)
+    }
+    wanted?.()
+  }
+
+  /** Resolves when the store has taken the chunk it was given (or is gone). */
+  function copyHasRoom(): Promise<void> | undefined {
+    if (!copyOpen || (copyController.desiredSize ?? 0) > 0) return undefined
+    return new Promise<void>((resolve) => {
+      wanted = () => {
+        wanted = undefined
+        resolve()
+      }
+    })
+  }
+
+  const stream = new ReadableStream<Uint8Array>(
+    withDeclaredLength(
+      {
+        async pull(controller) {
+          try {
+            await copyHasRoom()
+            const { done, value } = await reader.read()
+            if (finished) return // the client cancelled meanwhile
+            if (done) {
+              finished = true
+              endCopy(received === length ? undefined : new Error(`the body ended after ${received} of ${length} bytes`))
+              controller.close()
+              return
+            }
+            received += value.byteLength
+            if (received > length) endCopy(new Error(`the body is longer than ${length} bytes`))
+            else if (copyOpen) copyController.enqueue(value)
+            controller.enqueue(value)
+          } catch (error) {
+            finished = true
+            endCopy(error instanceof Error ? error : new Error('the S3 transfer failed'))
+            controller.error(error)
+          }
+        },
+        cancel(reason) {
+          finished = true
+          endCopy(new Error('the client cancelled'))
+          return reader.cancel(reason)
+        },
+      },
+      length,
+    ),
+    { highWaterMark: 0 },
+  )
+  return {
+    stream,
+    copy,
+    abortCopy: (reason) => endCopy(reason),
+    get incomplete() {
+      return incomplete
+    },
+  }
+}

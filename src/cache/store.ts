@@ -22,6 +22,24 @@ export interface CacheEntry {
   readonly expiresAt: number
 }
 
+/** What a streaming write is told about an entry before its body arrives. */
+export interface CacheEntryMeta {
+  /** As {@link CacheEntry.headers}. */
+  readonly headers: Readonly<Record<string, string>>
+  /** The body's length in bytes. */
+  readonly size: number
+  /** When the response began, in milliseconds since the epoch. */
+  readonly storedAt: number
+  /** When the entry stops being served, in milliseconds since the epoch. */
+  readonly expiresAt: number
+}
+
+/** An entry whose body is read from the store while it is sent (a disk store). */
+export interface StreamedCacheEntry extends CacheEntryMeta {
+  /** Exactly `size` bytes. Whoever gets the entry reads it to the end or cancels it. */
+  readonly body: ReadableStream<Uint8Array>
+}
+
 /**
  * Where cache entries live. Implement it to plug in any storage (see docs/caching.md).
  *
@@ -56,4 +74,25 @@ export interface CacheStore {
    * Optional: without it, purging a prefix or a whole bucket rejects.
    */
   deletePrefix?(prefix: string): Promise<number>
+  /**
+   * Optional streaming read, for stores that keep bodies outside memory (disk): like
+   * `get`, but the body may come as a stream, read as it is sent. When present, the
+   * cache uses it instead of `get`.
+   */
+  getStream?(key: string): Promise<CacheEntry | StreamedCacheEntry | undefined>
+  /**
+   * Optional streaming write, so that a body is never in memory whole: when present,
+   * the cache hands every fill whose length S3 declared to this method (at the pace of
+   * the client and the store, whichever is slower) instead of collecting it for `set`.
+   * Resolves once the entry is complete and readable; rejects, with nothing stored,
+   * when `body` errors or ends before or after `meta.size` bytes. It reads `body` to
+   * its end or cancels it.
+   */
+  setStream?(key: string, meta: CacheEntryMeta, body: ReadableStream<Uint8Array>): Promise<void>
+}
+
+/** True when the entry's body is a stream ({@link CacheStore.getStream}). */
+export function isStreamedEntry(entry: CacheEntry | StreamedCacheEntry): entry is StreamedCacheEntry {
+  // Not `instanceof`: a Uint8Array or stream from another realm (a VM context) must work too.
+  return typeof (entry.body as Partial<ReadableStream>).getReader === 'function'
 }

@@ -2,9 +2,9 @@ import { isNotModified } from '../cache/conditional.js'
 import { cacheInternals, createCache, createFlight, type Flight, type YatagarasuCache } from '../cache/create-cache.js'
 import { bypassReason, declaredLength, isConditional, isStorableResponse } from '../cache/decisions.js'
 import { describeError } from '../cache/describe-error.js'
-import { fillFrom } from '../cache/fill.js'
+import { fillFrom, teeToStore } from '../cache/fill.js'
 import { cacheKey } from '../cache/keys.js'
-import type { CacheEntry, CacheStore } from '../cache/store.js'
+import { isStreamedEntry, type CacheEntry, type CacheEntryMeta, type CacheStore, type StreamedCacheEntry } from '../cache/store.js'
 import type { ResolvedConfig, YatagarasuConfig } from '../config/types.js'
 import { resolveConfig } from '../config/resolve.js'
 import type { CacheStatus, Middleware, Next, RequestContext } from '../context.js'
@@ -70,11 +70,13 @@ export function cache(config: YatagarasuConfig | ResolvedConfig, options: CacheO
     return labelled(await next(), status)
   }
 
-  function serve(ctx: RequestContext, entry: CacheEntry): Response {
+  function serve(ctx: RequestContext, entry: CacheEntry | StreamedCacheEntry): Response {
     ctx.cacheStatus = 'HIT'
+    const streamed = isStreamedEntry(entry)
     const age = String(Math.max(0, Math.floor((now() - entry.storedAt) / 1000)))
     const headers = new Headers()
     if (isNotModified(ctx.request.headers, entry.headers.etag, entry.headers['last-modified'])) {
+      if (streamed) void entry.body.cancel().catch(() => {})
       for (const name of NOT_MODIFIED_HEADERS) {
         const value = entry.headers[name]
         if (value !== undefined) headers.set(name, value)
@@ -84,12 +86,16 @@ export function cache(config: YatagarasuConfig | ResolvedConfig, options: CacheO
       return new Response(null, { status: 304, headers })
     }
     for (const name in entry.headers) headers.set(name, entry.headers[name]!)
-    headers.set('content-length', String(entry.body.byteLength))
+    headers.set('content-length', String(streamed ? entry.size : entry.body.byteLength))
     headers.set('accept-ranges', 'bytes')
     headers.set('age', age)
     headers.set('x-cache', 'HIT')
+    if (ctx.method === 'HEAD') {
+      if (streamed) void entry.body.cancel().catch(() => {})
+      return new Response(null, { status: 200, headers })
+    }
     // `new Response(bytes)` copies them: the cached body can't be altered by a consumer.
-    return new Response(ctx.method === 'HEAD' ? null : (entry.body as Uint8Array<ArrayBuffer>), { status: 200, headers })
+    return new Response(entry.body as Uint8Array<ArrayBuffer> | ReadableStream<Uint8Array>, { status: 200, headers })
   }
 
   async function lookup(ctx: RequestContext, next: Next, bucket: BucketCache, key: string): Promise<Response> {
@@ -98,15 +104,16 @@ export function cache(config: YatagarasuConfig | ResolvedConfig, options: CacheO
     for (let round = 0; ; round++) {
       let flight = flights.get(key)
       if (flight === undefined) {
-        let entry: CacheEntry | undefined
+        let entry: CacheEntry | StreamedCacheEntry | undefined
         try {
-          entry = await bucket.store.get(key)
+          entry = await (bucket.store.getStream !== undefined ? bucket.store.getStream(key) : bucket.store.get(key))
         } catch (error) {
           reportFailure(bucket.name, 'get', error)
           return pass(ctx, next, 'BYPASS')
         }
         // The store should have dropped it; an entry past its TTL is never served.
         if (entry !== undefined && entry.expiresAt > now()) return serve(ctx, entry)
+        if (entry !== undefined && isStreamedEntry(entry)) void entry.body.cancel().catch(() => {})
         // Another request may have started a fill while the store was being asked.
         flight = flights.get(key)
       }
@@ -140,6 +147,9 @@ export function cache(config: YatagarasuConfig | ResolvedConfig, options: CacheO
       return labelled(response, 'MISS')
     }
     const headers = storedHeaders(response.headers)
+    if (bucket.store.setStream !== undefined && length !== undefined) {
+      return fillStreamed(ctx, bucket, key, flight, land, response, { headers, size: length, storedAt: now(), expiresAt: now() + bucket.ttlMs })
+    }
     const { stream, result } = fillFrom(response.body!, bucket.maxItemSize, length)
     const stored = result.then(async (outcome) => {
       if (outcome.body === undefined) {
@@ -163,6 +173,39 @@ export function cache(config: YatagarasuConfig | ResolvedConfig, options: CacheO
     ctx.waitUntil(stored)
     const out = new Response(stream, { status: response.status, statusText: response.statusText, headers: response.headers })
     return labelled(out, 'MISS')
+  }
+
+  /**
+   * A fill into a store that writes as it reads: the body goes to the client and the
+   * store together, never whole in memory. Requests waiting on it look the key up
+   * again once the write has landed (or failed: then one of them fills anew).
+   */
+  function fillStreamed(
+    ctx: RequestContext,
+    bucket: BucketCache,
+    key: string,
+    flight: Flight,
+    land: () => void,
+    response: Response,
+    meta: CacheEntryMeta,
+  ): Response {
+    const tee = teeToStore(response.body!, meta.size)
+    flight.abortWrite = () => tee.abortCopy(new Error('purged'))
+    const written = bucket.store.setStream!(key, meta, tee.copy).then(
+      () => {},
+      (error: unknown) => {
+        // A transfer that did not complete (the client left, S3 failed, a purge) is no store failure.
+        if (!tee.incomplete) reportFailure(bucket.name, 'set', error)
+      },
+    )
+    flight.writing = written
+    ctx.waitUntil(
+      written.then(() => {
+        flight.settle({ retry: true })
+        land()
+      }),
+    )
+    return labelled(new Response(tee.stream, { status: response.status, statusText: response.statusText, headers: response.headers }), 'MISS')
   }
 
   return async function cacheMiddleware(ctx, next) {
