@@ -4,11 +4,12 @@
  * through its Edge route. The app resolves `next` from the repo and `yatagarasu` from
  * the built package (dist), as `npm install` of its `file:../..` dependency would.
  */
-import { cpSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs'
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import { spawn } from 'node:child_process'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { startChildServer } from './support/child-server.js'
+import { startChildServer, type ChildServer } from './support/child-server.js'
+import { startDemoS3, type DemoS3 } from './support/demo-s3.js'
 import { rawRequest } from './support/raw-http.js'
 import { startTestS3, TEST_CREDENTIALS, type TestS3 } from './support/test-s3.js'
 import { describeConformance, type ConformanceTarget, type StartTarget } from './conformance/suite.js'
@@ -131,5 +132,34 @@ describe('Next.js: a bare `export const GET = handler` with basePath', () => {
     const missing = await rawRequest(`${target.baseUrl}/${folder}/files/nothing.txt`)
     expect(missing.status).toBe(404)
     expect(JSON.parse(missing.body.toString()).error.status).toBe(404)
+  })
+})
+
+// examples/nextjs/README.md: `YATAGARASU_CONFIG="$(cat yatagarasu.yaml)" npm start` with the
+// variables `npm start -- --s3-only` prints, and no edit to the YAML.
+describe("Next.js example: its README's command against the demo's local S3", () => {
+  let demo: DemoS3
+  let server: ChildServer
+  beforeAll(async () => {
+    demo = await startDemoS3()
+    const dir = await buildApp()
+    const port = await freePort()
+    server = await startChildServer({
+      command: process.execPath,
+      args: [NEXT_BIN, 'start', '-H', '127.0.0.1', '-p', String(port)],
+      cwd: dir,
+      env: { ...ENV, ...demo.env, YATAGARASU_CONFIG: readFileSync(join(ROOT, 'examples/nextjs/yatagarasu.yaml'), 'utf8') },
+      readyPattern: /Local:\s+(http:\/\/\S+)[\s\S]*Ready in/,
+    })
+  }, 240_000)
+  afterAll(async () => {
+    await server?.close()
+    await demo?.close()
+  })
+
+  it.each(['/api/s3', '/edge/s3'])('%s/assets/hello.txt is the sample object', async (mount) => {
+    const response = await fetch(`${server.url}${mount}/assets/hello.txt`)
+    expect(response.status).toBe(200)
+    expect(await response.text()).toBe('Hello from Yatagarasu!\n')
   })
 })

@@ -10,7 +10,7 @@ const handler = createYatagarasu({
       pathPrefix: '/assets',
       s3: {
         bucket: env.S3_BUCKET!,
-        region: env.S3_REGION ?? 'us-east-1',
+        region: env.AWS_REGION ?? 'us-east-1',
         endpoint: env.S3_ENDPOINT, // unset: AWS itself
         accessKey: env.AWS_ACCESS_KEY_ID!,
         secretKey: env.AWS_SECRET_ACCESS_KEY!,

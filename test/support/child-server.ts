@@ -21,6 +21,12 @@ export interface ChildServerOptions {
   url?: string
   /** Default 60 s. */
   timeoutMs?: number
+  /**
+   * Runs it in a process group of its own and signals the whole group on close: for
+   * commands that start the server as a grandchild (`npm start`, through a shell, which
+   * does not pass signals on).
+   */
+  processGroup?: boolean
 }
 
 export interface ChildServer {
@@ -37,15 +43,26 @@ export async function startChildServer(options: ChildServerOptions): Promise<Chi
     cwd: options.cwd,
     env: { ...process.env, ...options.env },
     stdio: ['ignore', 'pipe', 'pipe'],
+    detached: options.processGroup === true,
   })
   let printed = ''
+  const signal = (name: NodeJS.Signals) => {
+    try {
+      if (options.processGroup) process.kill(-child.pid!, name)
+      else child.kill(name)
+    } catch {
+      // already gone
+    }
+  }
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()))
   const close = async () => {
     if (child.exitCode !== null || child.signalCode !== null) return
-    child.kill('SIGTERM')
-    const timer = setTimeout(() => child.kill('SIGKILL'), 5000)
+    signal('SIGTERM')
+    const timer = setTimeout(() => signal('SIGKILL'), 5000)
     await exited
     clearTimeout(timer)
+    // What npm or a shell left behind when it went first.
+    if (options.processGroup) signal('SIGKILL')
   }
 
   const url = await new Promise<string>((resolve, reject) => {
