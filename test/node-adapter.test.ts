@@ -357,6 +357,16 @@ describe('the Node adapter: responses', () => {
     expect(error).toHaveBeenCalledTimes(2)
     expect(JSON.stringify(error.mock.calls)).not.toContain('secret')
   })
+  it('reports a failing handler to the logger it is given, not the console', async () => {
+    const console_ = vi.spyOn(console, 'error').mockImplementation(() => {})
+    const errors: [string, Record<string, unknown> | undefined][] = []
+    const logger = { debug() {}, info() {}, warn() {}, error: (message: string, fields?: Record<string, unknown>) => void errors.push([message, fields]) }
+    server = await serve((() => Promise.reject(new TypeError('bug with secret=abc'))) as FetchHandler, { port: 0, logger })
+    expect((await fetch(server.url)).status).toBe(500)
+    expect(errors).toEqual([['request failed', { error: 'TypeError' }]])
+    expect(console_).not.toHaveBeenCalled()
+  })
+
   it('a response Node cannot write (header value it refuses) gives a 500 and cancels the body', async () => {
     vi.spyOn(console, 'error').mockImplementation(() => {})
     const state: Source = { pulled: 0, cancelled: false }

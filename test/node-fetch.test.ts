@@ -7,7 +7,7 @@ import http from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { gzipSync } from 'node:zlib'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { nodeFetch } from '../src/adapters/node-fetch.js'
+import { nodeFetch } from '../src/s3/transports/node-http.js'
 
 const gzipped = gzipSync(Buffer.from('hello '.repeat(1000)))
 let pulledBytes = 0

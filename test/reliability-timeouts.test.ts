@@ -6,7 +6,7 @@
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import { serve, type NodeServer } from '../src/adapters/node.js'
-import { nodeFetch } from '../src/adapters/node-fetch.js'
+import { nodeFetch } from '../src/s3/transports/node-http.js'
 import { createYatagarasu, GatewayTimeoutError, silentLogger, type YatagarasuConfig } from '../src/index.js'
 import { startFaultyOrigin, type FaultyOrigin } from './support/faulty-origin.js'
 import { rawRequest } from './support/raw-http.js'

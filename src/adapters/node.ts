@@ -10,10 +10,11 @@
 import http, { type IncomingMessage, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import type { FetchHandler, HandlerContext } from '../context.js'
+import { consoleLogger, type Logger } from '../logger.js'
 import { backgroundTasks, type BackgroundTasks } from './background.js'
-import { nodeFetch } from './node-fetch.js'
+import { nodeFetch } from '../s3/transports/node-http.js'
 
-export { nodeFetch } from './node-fetch.js'
+export { nodeFetch } from '../s3/transports/node-http.js'
 
 export interface ServeOptions {
   /** Default 0: a free port. */
@@ -34,6 +35,13 @@ export interface ServeOptions {
   keepAliveTimeout?: number
   /** Requests served on one connection before it is closed; 0 = unlimited. Default 0. */
   maxRequestsPerSocket?: number
+  /** Where a handler that throws (it should not) or a response Node cannot write is reported. Default: {@link consoleLogger}. */
+  logger?: Logger
+}
+
+export interface NodeListenerOptions {
+  /** See {@link ServeOptions.logger}. */
+  logger?: Logger
 }
 
 /** The defaults of {@link ServeOptions}' limits (the standalone server's `server` block has the same). */
@@ -42,7 +50,7 @@ export const SERVER_LIMIT_DEFAULTS = {
   maxConcurrentRequests: 5000,
   keepAliveTimeout: 5,
   maxRequestsPerSocket: 0,
-} as const satisfies Required<Omit<ServeOptions, 'port' | 'hostname'>>
+} as const satisfies Required<Omit<ServeOptions, 'port' | 'hostname' | 'logger'>>
 
 export interface NodeServer {
   /** `http://hostname:port`, e.g. `http://127.0.0.1:54321`. */
@@ -68,15 +76,17 @@ interface Tracker {
   closing: boolean
   background: BackgroundTasks
   onIdle: (() => void) | undefined
+  logger: Logger
 }
 
-const newTracker = (maxInFlight = Infinity, maxPerSocket = 0): Tracker => ({
+const newTracker = (logger: Logger, maxInFlight = Infinity, maxPerSocket = 0): Tracker => ({
   inFlight: 0,
   maxInFlight,
   perSocket: maxPerSocket > 0 ? { max: maxPerSocket, served: new WeakMap() } : undefined,
   closing: false,
   background: backgroundTasks(),
   onIdle: undefined,
+  logger,
 })
 const noop = () => {}
 
@@ -88,8 +98,8 @@ const noop = () => {}
  * @example
  * http.createServer(toNodeListener(createYatagarasu(config))).listen(8080)
  */
-export function toNodeListener(handler: FetchHandler): NodeListener {
-  return createListener(handler, newTracker())
+export function toNodeListener(handler: FetchHandler, options: NodeListenerOptions = {}): NodeListener {
+  return createListener(handler, newTracker(options.logger ?? consoleLogger))
 }
 
 function createListener(handler: FetchHandler, tracker: Tracker): NodeListener {
@@ -130,7 +140,7 @@ function createListener(handler: FetchHandler, tracker: Tracker): NodeListener {
     } catch (error) {
       pending = Promise.reject(error)
     }
-    pending.then((response) => sendResponse(req, res, response, tracker)).catch((error: unknown) => fail(res, error))
+    pending.then((response) => sendResponse(req, res, response, tracker)).catch((error: unknown) => fail(res, error, tracker.logger))
   }
 }
 
@@ -144,7 +154,7 @@ function createListener(handler: FetchHandler, tracker: Tracker): NodeListener {
  */
 export async function serve(handler: FetchHandler, options: ServeOptions = {}): Promise<NodeServer> {
   const limits = serverLimits(options)
-  const tracker = newTracker(limits.maxConcurrentRequests, limits.maxRequestsPerSocket)
+  const tracker = newTracker(options.logger ?? consoleLogger, limits.maxConcurrentRequests, limits.maxRequestsPerSocket)
   const requestTimeoutMs = Math.round(limits.requestTimeout * 1000)
   const server = http.createServer(
     {
@@ -177,7 +187,7 @@ export async function serve(handler: FetchHandler, options: ServeOptions = {}): 
 }
 
 /** The limits of `options` with their defaults; a value that makes no sense is a RangeError naming the option. */
-function serverLimits(options: ServeOptions): Required<Omit<ServeOptions, 'port' | 'hostname'>> {
+function serverLimits(options: ServeOptions): Required<Omit<ServeOptions, 'port' | 'hostname' | 'logger'>> {
   const limits = { ...SERVER_LIMIT_DEFAULTS }
   for (const name of Object.keys(SERVER_LIMIT_DEFAULTS) as Array<keyof typeof SERVER_LIMIT_DEFAULTS>) {
     const value = options[name]
@@ -407,9 +417,10 @@ function responseHeaders(headers: Headers): string[] {
 }
 
 /** The handler threw (it should not), or its Response could not be written. */
-function fail(res: ServerResponse, error: unknown): void {
+function fail(res: ServerResponse, error: unknown, logger: Logger): void {
   if (res.destroyed) return // the client left; nothing to report
-  logError('request failed', error)
+  // By name only: messages may hold secrets (URLs with credentials, tokens).
+  logger.error('request failed', { error: error instanceof Error ? error.name : typeof error })
   if (res.headersSent) res.destroy()
   else sendError(res, 500, 'InternalError', 'Internal error')
 }
@@ -425,8 +436,4 @@ function sendError(res: ServerResponse, status: number, code: string, message: s
     'x-request-id': requestId,
   })
   res.end(body)
-}
-
-function logError(message: string, error: unknown): void {
-  console.error(JSON.stringify({ level: 'error', message, error: error instanceof Error ? error.name : typeof error }))
 }

@@ -3,7 +3,7 @@
  * `/metrics`, request logs, graceful shutdown and atomic reloads.
  */
 import { serve, type NodeServer } from '../adapters/node.js'
-import { nodeFetch } from '../adapters/node-fetch.js'
+import { nodeFetch } from '../s3/transports/node-http.js'
 import { createCache } from '../cache/create-cache.js'
 import { resolveConfig } from '../config/resolve.js'
 import type { ResolvedBucket, ResolvedConfig } from '../config/types.js'
@@ -131,7 +131,7 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
   }
 
   const settings = first.settings
-  const main = await serve(front, { port: settings.port, hostname: settings.host, ...settings.limits })
+  const main = await serve(front, { port: settings.port, hostname: settings.host, ...settings.limits, logger })
   let metricsServer: NodeServer | undefined
   if (settings.metrics.enabled && settings.metrics.port !== undefined) {
     const metricsPath = settings.metrics.path
@@ -141,7 +141,7 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
           requestPath(request, context) === metricsPath
             ? operation(request, () => metrics.response())
             : json(404, { error: { status: 404, code: 'NotFound', message: 'Not found' } }),
-        { port: settings.metrics.port, hostname: settings.metrics.host, ...settings.limits },
+        { port: settings.metrics.port, hostname: settings.metrics.host, ...settings.limits, logger },
       )
     } catch (error) {
       await main.close()

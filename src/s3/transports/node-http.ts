@@ -1,5 +1,7 @@
 /**
- * A fetch for reaching S3 from Node, built on `node:http`/`node:https`.
+ * The S3 transport on Node: a fetch built on `node:http`/`node:https`, for the Node
+ * entry points only (`yatagarasu/node`, the server); the core reaches S3 through
+ * whatever fetch it is given.
  *
  * Node's global fetch (undici) decodes `Content-Encoding: gzip|br|deflate` bodies while
  * keeping the header and the compressed `Content-Length`, so a proxy built on it
