@@ -66,8 +66,6 @@ export type {
 export type {
   ResolvedS3Connection,
   ResolvedS3Target,
-  S3ConnectionConfig,
-  S3ReliabilityConfig,
   S3ReplicaConfig,
   S3ReplicatedConfig,
   S3SingleConfig,
@@ -79,12 +77,14 @@ export type {
   ClaimOperator,
   ClaimRule,
   ClaimValue,
-  JwtAlgorithm,
   JwtConfig,
   PublicJwk,
+  ResolvedAuth,
+  ResolvedJwt,
+  ResolvedPublicKey,
   TokenSource,
-} from './config/auth-types.js'
-export type { ResolvedAuth, ResolvedJwt, ResolvedPublicKey } from './config/auth-schema.js'
+} from './config/auth-schema.js'
+export type { JwtAlgorithm } from './auth/algorithms.js'
 // cache
 export { cache, type CacheOptions } from './middleware/cache.js'
 export {

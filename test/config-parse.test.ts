@@ -270,6 +270,61 @@ buckets:
   })
 })
 
+describe("the file's own spelling", () => {
+  it('names fields in messages as the YAML file does (snake_case), duplicates included', () => {
+    const text = `buckets:\n  - name: a\n    path_prefix: /a${S3}\n  - name: b\n    path_prefix: /a/${S3}\n    auth:\n      jwt: { public_key: '{"kty":"RSA"}', jwks_url: https://id.example.com/jwks }\n`
+    expect(issuesOf(text)).toEqual([
+      { path: 'buckets[1].path_prefix', line: 11, message: 'duplicates buckets[0].path_prefix' },
+      { path: 'buckets[1].auth.jwt.public_key', line: 19, message: 'an RSA JWK needs n and e' },
+    ])
+    const both = text.replace(`'{"kty":"RSA"}'`, `'{"kty":"EC","crv":"P-256","x":"f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU","y":"x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0"}'`)
+    expect(issuesOf(both)).toContainEqual({ path: 'buckets[1].auth.jwt.jwks_url', line: 19, message: 'give either public_key or jwks_url, not both' })
+  })
+
+  it('keeps camelCase in a camelCase (JSON) file, for missing fields too', () => {
+    const s3 = { bucket: 'b', accessKey: 'k', secretKey: 's' }
+    const text = JSON.stringify({ buckets: [{ name: 'a', pathPrefix: '/a', s3 }, { name: 'b', pathPrefix: '/a', s3: { ...s3, region: 'r' } }] }, null, 2)
+    const lineOf = (needle: string, from = 0) => text.split('\n').findIndex((line, index) => index >= from && line.includes(needle)) + 1
+    expect(issuesOf(text)).toEqual([
+      { path: 'buckets[0].s3.region', line: lineOf('"s3"'), message: 'required' },
+      { path: 'buckets[1].pathPrefix', line: lineOf('"pathPrefix"', lineOf('"b"')), message: 'duplicates buckets[0].pathPrefix' },
+    ])
+  })
+})
+
+describe('YAML as the yaml library reads it', () => {
+  it('merge keys: own keys win, then the sources in order; a problem in a merged value is shown where it is written', () => {
+    const text = `x-s3: &s3
+  region: us-east-1
+  access_key: k
+  secret_key: s
+x-slow: &slow { timeout: 60, region: eu-west-1 }
+x-bad: &bad { timeout: -1 }
+buckets:
+  - name: a
+    path_prefix: /a
+    s3: { <<: [*s3, *slow], bucket: one }
+  - name: b
+    path_prefix: /b
+    s3: { <<: [*bad, *s3], bucket: two }
+`
+    expect(issuesOf(text)).toEqual([{ path: 'buckets[1].s3.timeout', line: 6, message: 'must be a positive number of seconds' }])
+    const { config } = parse(text.replace('timeout: -1', 'timeout: 1'))
+    expect(config.buckets[0]!.s3).toMatchObject({ bucket: 'one', region: 'us-east-1', timeout: 60 })
+  })
+
+  it('fills ${VAR} in values only: keys and comments are left alone', () => {
+    const { config, warnings } = parse(`# \${NOT_SET} in a comment\nbuckets:\n  - name: a\n    path_prefix: /a${S3}\n    "\${NOT_SET}": 1\n`)
+    expect(config.buckets[0]!.name).toBe('a')
+    expect(warnings).toEqual([{ path: 'buckets[0].${NOT_SET}', line: 11, message: 'unknown key; ignored' }])
+  })
+
+  it('refuses an alias bomb without expanding it', () => {
+    const bomb = ['a: &a [x, x, x, x, x, x, x, x, x]', ...'bcdefgh'.split('').map((name, i) => `${name}: &${name} [${Array(9).fill(`*${'abcdefgh'[i]}`).join(', ')}]`)].join('\n')
+    expect(issuesOf(`${bomb}\nbuckets: []\n`)[0]!.message).toMatch(/^YAML syntax: .*alias/i)
+  })
+})
+
 describe('${VAR} substitution', () => {
   const text = (value: string) => `buckets:\n  - name: a\n    path_prefix: /a\n    s3:\n      bucket: b\n      region: r\n      access_key: ${value}\n      secret_key: s\n      timeout: \${TIMEOUT:-30}\n`
 
@@ -316,11 +371,12 @@ describe('errors and warnings', () => {
     cache: { enabled: true, max_size: lots }
 `
 
-  it('lists every problem at once with its path (as written) and line', () => {
+  it('lists every problem at once with its path (as written) and line, duplicates included', () => {
     expect(issuesOf(bad)).toEqual([
       { path: 'buckets[0].path_prefix', line: 3, message: "must start with '/'" },
       { path: 'buckets[0].s3.region', line: 4, message: 'required' },
       { path: 'buckets[0].s3.timeout', line: 8, message: 'must be a positive number of seconds' },
+      { path: 'buckets[1].name', line: 9, message: 'duplicates buckets[0].name' },
       { path: 'buckets[1].cache.max_size', line: 12, message: expect.stringMatching(/size/) },
     ])
   })

@@ -1,12 +1,10 @@
-import type { JwtAlgorithm } from '../config/auth-types.js'
-
 /** The key an algorithm needs: an HMAC secret, or a public key of a type (and curve). */
 export type KeyRequirement =
   | { kind: 'secret'; hash: 'SHA-256' | 'SHA-384' | 'SHA-512'; minBytes: number }
   | { kind: 'public'; kty: 'RSA' | 'EC' | 'OKP'; crv?: string }
 
 // RFC 7518 §3.1, and RFC 9864 for the fully specified `Ed25519`.
-export const ALGORITHMS: Readonly<Record<JwtAlgorithm, KeyRequirement>> = {
+const REQUIREMENTS = {
   HS256: { kind: 'secret', hash: 'SHA-256', minBytes: 32 },
   HS384: { kind: 'secret', hash: 'SHA-384', minBytes: 48 },
   HS512: { kind: 'secret', hash: 'SHA-512', minBytes: 64 },
@@ -21,7 +19,12 @@ export const ALGORITHMS: Readonly<Record<JwtAlgorithm, KeyRequirement>> = {
   ES512: { kind: 'public', kty: 'EC', crv: 'P-521' },
   EdDSA: { kind: 'public', kty: 'OKP', crv: 'Ed25519' },
   Ed25519: { kind: 'public', kty: 'OKP', crv: 'Ed25519' },
-}
+} satisfies Record<string, KeyRequirement>
+
+/** The JWS algorithms a bucket can accept (RFC 7518 §3.1; `Ed25519` per RFC 9864). */
+export type JwtAlgorithm = keyof typeof REQUIREMENTS
+
+export const ALGORITHMS: Readonly<Record<JwtAlgorithm, KeyRequirement>> = REQUIREMENTS
 
 export const ALGORITHM_NAMES = Object.keys(ALGORITHMS) as JwtAlgorithm[]
 

@@ -1,4 +1,4 @@
-import type { ClaimOperator, ClaimValue } from '../config/auth-types.js'
+import type { ClaimOperator, ClaimValue } from '../config/auth-schema.js'
 
 /** A claim rule after validation; `path` is `claim` split on dots, once. */
 export interface ResolvedClaimRule {

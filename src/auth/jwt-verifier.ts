@@ -1,5 +1,5 @@
 import { errors, importJWK, importSPKI, jwtVerify, type JWTVerifyOptions, type JWSHeaderParameters } from 'jose'
-import type { JwtAlgorithm } from '../config/auth-types.js'
+import type { JwtAlgorithm } from './algorithms.js'
 import type { ResolvedJwt } from '../config/auth-schema.js'
 import { ALGORITHMS } from './algorithms.js'
 import { createRemoteJwks, JwksUnavailableError, type KeyResolver, type RemoteJwksOptions } from './remote-jwks.js'

@@ -9,12 +9,20 @@
  * of `ConfigError`s.
  */
 import * as v from 'valibot'
-import { ALGORITHM_NAMES, ALGORITHMS, defaultAlgorithmFor, describeKey, isHmac, isJwtAlgorithm } from '../auth/algorithms.js'
+import { ALGORITHM_NAMES, ALGORITHMS, defaultAlgorithmFor, describeKey, isHmac, isJwtAlgorithm, type JwtAlgorithm } from '../auth/algorithms.js'
 import type { ResolvedClaimRule } from '../auth/claims.js'
 import { inspectSpkiPem, type SpkiProblem } from '../auth/spki.js'
 import { toPrefix, type ResolvedTokenSource } from '../auth/token-sources.js'
-import type { ClaimValue, JwtAlgorithm, PublicJwk } from './auth-types.js'
+import { fieldPath } from './issues.js'
 import { maskSecretsInJson } from './secrets.js'
+
+/** A public JSON Web Key (RFC 7517). */
+export interface PublicJwk {
+  kty: string
+  [member: string]: unknown
+}
+
+export type ClaimValue = string | number | boolean
 
 /** A bucket's auth after validation. A bucket with `auth` resolved is protected; public buckets have none. */
 export interface ResolvedAuth {
@@ -45,98 +53,111 @@ const MIN_RSA_BITS = 2048
 const ALGORITHM_LIST = ALGORITHM_NAMES.join(', ')
 
 const nonEmpty = v.pipe(v.string(), v.minLength(1, 'must not be empty'))
-const stringOrList = v.union(
-  [nonEmpty, v.pipe(v.array(nonEmpty), v.minLength(1, 'must not be empty'))],
-  'expected a string or a list of strings',
-)
+const stringOrList = v.union([nonEmpty, v.pipe(v.array(nonEmpty), v.minLength(1, 'must not be empty'))], 'expected a string or a list of strings')
 const algorithmSchema = v.picklist(ALGORITHM_NAMES, `must be one of ${ALGORITHM_LIST}`)
 
 // RFC 9110 §5.1: a field name is a token.
 const headerName = v.pipe(nonEmpty, v.regex(/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/, 'must be a valid header name'))
 
+/** Where a token is looked for. */
 const tokenSourceSchema = v.variant(
   'type',
   [
+    /** `Authorization: Bearer <token>` (the scheme is case-insensitive, RFC 7235 §2.1). */
     v.object({ type: v.literal('bearer') }),
+    /** The whole value of header `name`, or what follows `prefix` (matched case-insensitively). */
     v.object({ type: v.literal('header'), name: headerName, prefix: v.optional(v.string()) }),
+    /** Query parameter `name` (default `token`); removed from `ctx.url` before anything else sees it. */
     v.object({ type: v.literal('query'), name: v.optional(nonEmpty) }),
   ],
   "must be 'bearer', 'header' or 'query'",
 )
 
+/**
+ * A rule on one claim. `claim` is a dotted path (`realm_access.roles`); a claim whose
+ * name itself contains dots (`https://example.com/roles`) is found too. `equals`: the
+ * claim is exactly `value`; `contains`: an array with `value` as a member, or a string
+ * containing it; `in`: one of `value` (an array); `gt` / `lt`: a number greater / less
+ * than `value`. A missing claim fails its rule.
+ */
 const claimRuleSchema = v.pipe(
   v.object({
     claim: nonEmpty,
     operator: v.picklist(['equals', 'contains', 'in', 'gt', 'lt'], 'must be one of equals, contains, in, gt, lt'),
-    value: v.unknown(),
+    value: v.custom<ClaimValue | ClaimValue[]>(() => true),
   }),
-  v.rawTransform(({ dataset, addIssue, NEVER }): ResolvedClaimRule => {
-    const { claim, operator, value } = dataset.value
-    const problem = claimValueProblem(operator, value)
-    if (problem !== undefined) {
-      addIssue({ message: problem, path: [pathItem(dataset.value, 'value', value)] })
-      return NEVER
-    }
-    return { claim, path: claim.split('.'), operator, value: value as ClaimValue | ClaimValue[] }
+  v.rawCheck(({ dataset, addIssue }) => {
+    if (!dataset.typed) return
+    const problem = claimValueProblem(dataset.value.operator, dataset.value.value)
+    if (problem !== undefined) addIssue({ message: problem, path: [fieldPath(dataset.value, 'value')] })
   }),
 )
 
 const jwtObjectSchema = v.object({
+  /** Shared secret for HS256/HS384/HS512 (its UTF-8 bytes are the HMAC key). */
   secret: v.optional(nonEmpty),
-  publicKey: v.optional(v.unknown()),
-  jwksUrl: v.optional(
-    v.pipe(v.string(), v.check(isJwksUrl, 'must be an absolute http(s) URL without credentials or fragment')),
-  ),
+  /** Public key for RS*, PS*, ES* and EdDSA: an SPKI PEM (`-----BEGIN PUBLIC KEY-----`) or a public JWK (an object or its JSON text). */
+  publicKey: v.optional(v.custom<string | PublicJwk>(() => true)),
+  /** A JSON Web Key Set URL (an OIDC provider's `jwks_uri`), fetched lazily and cached. */
+  jwksUrl: v.optional(v.pipe(v.string(), v.check(isJwksUrl, 'must be an absolute http(s) URL without credentials or fragment'))),
+  /** The one accepted algorithm. Give either this or `algorithms`. */
   algorithm: v.optional(algorithmSchema),
+  /** The accepted algorithms; anything else (and `none`) is refused. */
   algorithms: v.optional(v.pipe(v.array(algorithmSchema), v.minLength(1, 'must not be empty'))),
+  /** Accepted `iss` value(s); when set, tokens without `iss` are refused. */
   issuer: v.optional(stringOrList),
+  /** Accepted `aud` value(s); a token is accepted when one of its audiences is listed. */
   audience: v.optional(stringOrList),
-  clockTolerance: v.optional(
-    v.pipe(v.number(), v.check((n) => Number.isFinite(n) && n >= 0, 'must be a number of seconds, 0 or more')),
-  ),
-  tokenSources: v.optional(
-    v.pipe(v.array(tokenSourceSchema), v.minLength(1, 'at least one token source is required')),
-  ),
+  /** Seconds of leeway for `exp` and `nbf`. Default `5`. */
+  clockTolerance: v.optional(v.pipe(v.number(), v.check((n) => Number.isFinite(n) && n >= 0, 'must be a number of seconds, 0 or more'))),
+  /** Where the token is looked for, in order. Default `[{ type: 'bearer' }]`. */
+  tokenSources: v.optional(v.pipe(v.array(tokenSourceSchema), v.minLength(1, 'at least one token source is required'))),
+  /** Rules on the verified claims; all must hold, else 403. */
   claimsVerification: v.optional(v.array(claimRuleSchema)),
 })
 
-type JwtInput = v.InferOutput<typeof jwtObjectSchema>
+export type JwtConfig = v.InferOutput<typeof jwtObjectSchema>
+export type TokenSource = v.InferOutput<typeof tokenSourceSchema>
+export type ClaimRule = v.InferOutput<typeof claimRuleSchema>
+export type ClaimOperator = ClaimRule['operator']
 
-const jwtSchema = v.pipe(
-  jwtObjectSchema,
-  v.rawTransform(({ dataset, addIssue, NEVER }) => {
-    const input = dataset.value
-    let failed = false
-    const issue = (key: keyof JwtInput | undefined, message: string) => {
-      failed = true
-      addIssue(key === undefined ? { message } : { message, path: [pathItem(input, key, input[key])] })
-    }
-    const resolved = resolveJwt(input, issue)
-    return failed || resolved === undefined ? NEVER : resolved
-  }),
-)
-
-/** `enabled: false` makes the bucket public and its `jwt` block is not looked at. */
+/**
+ * Per-bucket authentication. A bucket without an `auth` block, or with `enabled: false`,
+ * is public (and its `jwt` block is not looked at).
+ *
+ * @example
+ * auth: { jwt: { secret: process.env.JWT_SECRET!, algorithm: 'HS256' } }
+ */
 export const authSchema = v.variant(
   'enabled',
   [
     v.object({ enabled: v.literal(false), jwt: v.optional(v.unknown()) }),
-    v.object({ enabled: v.optional(v.literal(true)), jwt: jwtSchema }),
+    v.object({
+      enabled: v.optional(v.literal(true)),
+      jwt: v.pipe(
+        jwtObjectSchema,
+        v.rawCheck(({ dataset, addIssue }) => {
+          if (!dataset.typed || dataset.issues) return
+          const input = dataset.value
+          resolveJwt(input, (key, message) => addIssue(key === undefined ? { message } : { message, path: [fieldPath(input, key)] }))
+        }),
+      ),
+    }),
   ],
   'expected a boolean',
 )
 
-export type AuthSchemaOutput = v.InferOutput<typeof authSchema>
+export type AuthConfig = v.InferOutput<typeof authSchema>
 
 /** The resolved auth of a bucket, or `undefined` for a public one. */
-export function resolveAuth(input: AuthSchemaOutput | undefined): ResolvedAuth | undefined {
+export function resolveAuth(input: AuthConfig | undefined): ResolvedAuth | undefined {
   if (input === undefined || input.enabled === false) return undefined
-  return { jwt: input.jwt }
+  return { jwt: resolveJwt(input.jwt, () => {})! }
 }
 
-type Issue = (key: keyof JwtInput | undefined, message: string) => void
+type Issue = (key: keyof JwtConfig | undefined, message: string) => void
 
-function resolveJwt(input: JwtInput, issue: Issue): ResolvedJwt | undefined {
+function resolveJwt(input: JwtConfig, issue: Issue): ResolvedJwt | undefined {
   const publicKey = input.publicKey === undefined ? undefined : readPublicKey(input.publicKey, (m) => issue('publicKey', m))
   if (input.publicKey !== undefined && publicKey === undefined) return undefined
 
@@ -193,7 +214,7 @@ function resolveJwt(input: JwtInput, issue: Issue): ResolvedJwt | undefined {
     ...(input.audience !== undefined && { audience: toList(input.audience) }),
     clockTolerance: input.clockTolerance ?? DEFAULT_CLOCK_TOLERANCE,
     tokenSources: (input.tokenSources ?? [{ type: 'bearer' }]).map(resolveTokenSource),
-    claimsVerification: input.claimsVerification ?? [],
+    claimsVerification: (input.claimsVerification ?? []).map(({ claim, operator, value }) => ({ claim, path: claim.split('.'), operator, value })),
   }
   return maskSecretsInJson(resolved, ['secret'])
 }
@@ -204,7 +225,7 @@ function resolveJwt(input: JwtInput, issue: Issue): ResolvedJwt | undefined {
  * EdDSA for Ed25519, a JWK's `alg`), RS256 for a JWKS (the algorithm every OpenID
  * provider must support, OIDC Discovery §3).
  */
-function configuredAlgorithms(input: JwtInput, publicKey: ResolvedPublicKey | undefined, issue: Issue) {
+function configuredAlgorithms(input: JwtConfig, publicKey: ResolvedPublicKey | undefined, issue: Issue) {
   if (input.algorithms !== undefined) return [...new Set(input.algorithms)]
   if (input.algorithm !== undefined) return [input.algorithm]
   const sources = [input.secret, input.publicKey, input.jwksUrl].filter((s) => s !== undefined).length
@@ -230,7 +251,7 @@ const SPKI_PROBLEMS: Record<SpkiProblem, string> = {
   pkcs1: 'is a PKCS#1 RSA key (BEGIN RSA PUBLIC KEY); convert it to SPKI (BEGIN PUBLIC KEY)',
   certificate: 'is a certificate; give its public key as SPKI PEM (BEGIN PUBLIC KEY)',
   malformed: 'is not a well-formed SPKI public key',
-  'rsa-pss': 'RSASSA-PSS-restricted keys are not supported; give the key as a plain RSA (rsaEncryption) public key',
+  'rsa-pss': 'RSASSA-PSS-restricted keys are not supported; give the key as a plain RSA public key (OID 1.2.840.113549.1.1.1)',
   'unsupported-curve': 'uses an unsupported elliptic curve (P-256, P-384 and P-521 are supported)',
   'unsupported-type': 'has an unsupported key type (RSA, EC P-256/P-384/P-521 and Ed25519 are supported)',
 }
@@ -304,7 +325,7 @@ function base64urlBits(text: string): number {
   return (bytes.length - first - 1) * 8 + (32 - Math.clz32(bytes.charCodeAt(first)))
 }
 
-function resolveTokenSource(source: NonNullable<JwtInput['tokenSources']>[number]): ResolvedTokenSource {
+function resolveTokenSource(source: TokenSource): ResolvedTokenSource {
   switch (source.type) {
     case 'bearer':
       return { type: 'bearer' }
@@ -317,7 +338,7 @@ function resolveTokenSource(source: NonNullable<JwtInput['tokenSources']>[number
   }
 }
 
-function claimValueProblem(operator: ResolvedClaimRule['operator'], value: unknown): string | undefined {
+function claimValueProblem(operator: ClaimOperator, value: unknown): string | undefined {
   if (value === undefined) return 'required'
   switch (operator) {
     case 'equals':
@@ -345,8 +366,4 @@ function isJwksUrl(value: string): boolean {
   if (!URL.canParse(value)) return false
   const url = new URL(value)
   return (url.protocol === 'http:' || url.protocol === 'https:') && !url.username && !url.password && !url.hash
-}
-
-function pathItem(input: unknown, key: string, value: unknown): v.ObjectPathItem {
-  return { type: 'object', origin: 'value', input: input as Record<string, unknown>, key, value }
 }

@@ -11,24 +11,6 @@ export const DEFAULT_CACHE_MAX_SIZE = 100 * 1024 * 1024
 /** Largest object stored, when `maxItemSize` is not given (`'10MB'`, the seed's threshold). */
 export const DEFAULT_CACHE_MAX_ITEM_SIZE = 10 * 1024 * 1024
 
-/** A bucket's `cache` block (YAML: `max_size`, `max_item_size`). */
-export interface CacheConfig {
-  /** Default `true` when the block is present; `false` streams every request from S3 (`X-Cache: BYPASS`). */
-  enabled?: boolean
-  /** Seconds an entry is served before it is fetched again (decimals allowed). Default 3600. */
-  ttl?: number
-  /**
-   * Bytes the bucket's default memory store may hold, as a number or `'1GB'` (powers of
-   * 1024); least recently used entries are evicted first. Default `'100MB'`.
-   */
-  maxSize?: number | string
-  /**
-   * Largest object stored, as a number or `'5MB'`. Larger objects always stream from S3.
-   * Default `'10MB'`; never more than `maxSize`.
-   */
-  maxItemSize?: number | string
-}
-
 /** A bucket's cache settings after validation; only present when caching is enabled. */
 export interface ResolvedCache {
   /** Seconds. */
@@ -44,26 +26,27 @@ const size = v.pipe(
   v.check((value) => (parseSize(value) ?? 0) > 0, 'must be a positive size such as 1048576 or "10MB"'),
 )
 
+/** A bucket's `cache` block (YAML: `max_size`, `max_item_size`). */
 export const cacheSchema = v.object({
+  /** Default `true` when the block is present; `false` streams every request from S3 (`X-Cache: BYPASS`). */
   enabled: v.optional(v.boolean()),
-  ttl: v.optional(
-    v.pipe(
-      v.number(),
-      v.check((n) => Number.isFinite(n) && n > 0, 'must be a positive number of seconds'),
-    ),
-  ),
+  /** Seconds an entry is served before it is fetched again (decimals allowed). Default 3600. */
+  ttl: v.optional(v.pipe(v.number(), v.check((n) => Number.isFinite(n) && n > 0, 'must be a positive number of seconds'))),
+  /**
+   * Bytes the bucket's default memory store may hold, as a number or `'1GB'` (powers of
+   * 1024); least recently used entries are evicted first. Default `'100MB'`.
+   */
   maxSize: v.optional(size),
+  /** Largest object stored, as a number or `'5MB'`; larger objects always stream from S3. Default `'10MB'`; never more than `maxSize`. */
   maxItemSize: v.optional(size),
 })
 
-export function resolveCache(input: v.InferOutput<typeof cacheSchema> | undefined): ResolvedCache | undefined {
+export type CacheConfig = v.InferOutput<typeof cacheSchema>
+
+export function resolveCache(input: CacheConfig | undefined): ResolvedCache | undefined {
   if (input === undefined || input.enabled === false) return undefined
   const maxSize = input.maxSize === undefined ? DEFAULT_CACHE_MAX_SIZE : parseSize(input.maxSize)!
   const maxItemSize = input.maxItemSize === undefined ? DEFAULT_CACHE_MAX_ITEM_SIZE : parseSize(input.maxItemSize)!
-  return {
-    ttl: input.ttl ?? DEFAULT_CACHE_TTL,
-    maxSize,
-    // An item larger than the whole cache could never be kept.
-    maxItemSize: Math.min(maxItemSize, maxSize),
-  }
+  // An item larger than the whole cache could never be kept.
+  return { ttl: input.ttl ?? DEFAULT_CACHE_TTL, maxSize, maxItemSize: Math.min(maxItemSize, maxSize) }
 }

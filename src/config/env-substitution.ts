@@ -1,5 +1,7 @@
 /**
- * `${VAR}` references in config text values. Supported forms:
+ * `${VAR}` references in the values of a parsed YAML document, filled in one pass over
+ * its scalars (never keys or comments, and after parsing, so a value can never change
+ * the document's structure). Supported forms:
  *
  * - `${NAME}`: the variable's value; an error when it is not set.
  * - `${NAME:-default}`: the default when the variable is unset or empty.
@@ -9,73 +11,82 @@
  * A `$` not followed by `{` is kept as is. Problems are described by variable name
  * only, never by value.
  */
+import { isPair, isScalar, isSeq, parseDocument, visit, type Document, type Scalar } from 'yaml'
+import { formatPath } from './issues.js'
+
 export type Env = Readonly<Record<string, string | undefined>>
 
-export type Substitution = { readonly value: string; readonly problems?: undefined } | { readonly value?: undefined; readonly problems: readonly string[] }
+export interface Substitution {
+  /**
+   * The other reading of a scalar whose text means two things: an unquoted `2024`
+   * is a number to YAML and `'2024'` as text; a quoted `"${PORT}"` is text and, as YAML
+   * reads it, a number. `parseConfig` uses it where the schema wants the other type.
+   */
+  readonly otherReading: Map<Scalar, unknown>
+  /** Scalars left as written because a reference could not be filled (reported in `problems`). */
+  readonly failed: Set<Scalar>
+  /** Paths as written, e.g. `buckets[0].s3.access_key`. */
+  readonly problems: Array<{ path: string; node: Scalar; message: string }>
+}
 
 const REFERENCE = /^([A-Za-z_][A-Za-z0-9_]*)(?:(:?-)([\s\S]*))?$/
 
-/** Whether `text` holds something to substitute (or an escape to undo). */
-export function hasReference(text: string): boolean {
-  return text.includes('${')
+export function substituteEnv(doc: Document, env: Env): Substitution {
+  const result: Substitution = { otherReading: new Map(), failed: new Set(), problems: [] }
+  visit(doc, {
+    Scalar(key, node, ancestors) {
+      if (key === 'key') return
+      const plain = node.type === 'PLAIN'
+      if (typeof node.value !== 'string') {
+        // A plain scalar typed by YAML (a number, a boolean) keeps its text as the other reading.
+        if (plain && node.value !== null && typeof node.source === 'string') result.otherReading.set(node, node.source)
+        return
+      }
+      if (!node.value.includes('${')) return
+      const filled = fill(node.value, env)
+      if (typeof filled !== 'string') {
+        const path = formatPath(ancestors.flatMap<string | number>((item, index) => {
+          if (isPair(item)) return [String(isScalar(item.key) ? item.key.value : item.key)]
+          return isSeq(item) ? [item.items.indexOf((ancestors[index + 1] ?? node) as never)] : []
+        }))
+        for (const message of filled.problems) result.problems.push({ path, node, message })
+        result.failed.add(node)
+        return
+      }
+      // The value is read as YAML would read the text at this place: unquoted, `30` is a
+      // number and `''` is null (not given); quoted, it is text.
+      const typed = readPlain(filled)
+      node.value = plain ? typed : filled
+      const other = plain ? filled : typed
+      if (other !== node.value && other !== null && !(plain && filled === '')) result.otherReading.set(node, other)
+    },
+  })
+  return result
 }
 
-export function substituteEnv(text: string, env: Env): Substitution {
+/** What an unquoted scalar with this text is in YAML (1.2 core schema): null, a boolean, a number, or the text. */
+function readPlain(text: string): unknown {
+  if (text === '') return null
+  const doc = parseDocument(text)
+  const contents = doc.contents
+  return doc.errors.length === 0 && isScalar(contents) && contents.type === 'PLAIN' && contents.source === text ? contents.value : text
+}
+
+function fill(text: string, env: Env): string | { problems: string[] } {
   const problems: string[] = []
-  let out = ''
-  let index = 0
-  for (;;) {
-    const at = text.indexOf('$', index)
-    if (at === -1) {
-      out += text.slice(index)
-      break
-    }
-    if (text.startsWith('$${', at)) {
-      out += `${text.slice(index, at)}\${`
-      index = at + 3
-      continue
-    }
-    if (!text.startsWith('${', at)) {
-      out += text.slice(index, at + 1)
-      index = at + 1
-      continue
-    }
-    out += text.slice(index, at)
-    const end = text.indexOf('}', at + 2)
-    if (end === -1) {
-      problems.push('unterminated "${": expected ${NAME} or ${NAME:-default}')
-      break
-    }
-    const match = REFERENCE.exec(text.slice(at + 2, end))
-    index = end + 1
+  const out = text.replace(/\$\$\{|\$\{([^}]*)(\}?)/g, (_, body: string | undefined, closed: string) => {
+    if (body === undefined) return '${'
+    const match = closed ? REFERENCE.exec(body) : null
     if (match === null) {
-      problems.push('invalid variable reference: expected ${NAME} or ${NAME:-default}')
-      continue
+      problems.push(closed ? 'invalid variable reference: expected ${NAME} or ${NAME:-default}' : 'unterminated "${": expected ${NAME} or ${NAME:-default}')
+      return ''
     }
     const [, name, operator, fallback] = match as unknown as [string, string, string | undefined, string | undefined]
     const value = Object.hasOwn(env, name) ? env[name] : undefined
-    const useDefault = value === undefined || (operator === ':-' && value === '')
-    if (!useDefault) out += value
-    else if (operator !== undefined) out += fallback ?? ''
-    else problems.push(`environment variable ${name} is not set`)
-  }
-  return problems.length > 0 ? { problems } : { value: out }
-}
-
-/**
- * A text read with YAML 1.2's core schema rules for an unquoted value: `null`/`~`
- * (and empty) are null, `true`/`false` booleans, decimal, `0o` and `0x` integers and
- * floats (with `.inf`, `.nan`) numbers; anything else stays a string.
- */
-export function resolvePlainScalar(text: string): string | number | boolean | null {
-  if (text === '' || /^(?:~|null|Null|NULL)$/.test(text)) return null
-  if (/^(?:true|True|TRUE)$/.test(text)) return true
-  if (/^(?:false|False|FALSE)$/.test(text)) return false
-  if (/^[-+]?[0-9]+$/.test(text)) return Number(text)
-  if (/^0o[0-7]+$/.test(text)) return Number.parseInt(text.slice(2), 8)
-  if (/^0x[0-9a-fA-F]+$/.test(text)) return Number.parseInt(text.slice(2), 16)
-  if (/^[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?$/.test(text)) return Number(text)
-  if (/^[-+]?\.(?:inf|Inf|INF)$/.test(text)) return text.startsWith('-') ? -Infinity : Infinity
-  if (/^\.(?:nan|NaN|NAN)$/.test(text)) return Number.NaN
-  return text
+    if (value !== undefined && !(operator === ':-' && value === '')) return value
+    if (operator !== undefined) return fallback ?? ''
+    problems.push(`environment variable ${name} is not set`)
+    return ''
+  })
+  return problems.length > 0 ? { problems } : out
 }

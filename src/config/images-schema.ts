@@ -16,31 +16,6 @@ export const DEFAULT_IMAGES_MAX_DIMENSION = 4096
 /** Transforms running at once per bucket, when `maxConcurrent` is not given. */
 export const DEFAULT_IMAGES_MAX_CONCURRENT = 4
 
-/** A bucket's `images` block (YAML: `max_source_size`, `max_pixels`, `max_width`, `max_height`, `max_concurrent`, `signing_key`). */
-export interface ImagesConfig {
-  /** Default `true` when the block is present; `false` leaves image parameters ignored. */
-  enabled?: boolean
-  /**
-   * Largest source object a transform reads, as a number of bytes or `'25MB'`. A transform
-   * needs the whole image, so the source is held in memory up to this size; larger is 422.
-   * Default `'25MB'`.
-   */
-  maxSourceSize?: number | string
-  /** Most source pixels (width × height) decoded; more is 422 without decoding. Default 50,000,000. */
-  maxPixels?: number
-  /** Widest output in pixels (after `dpr`); a larger `w` is 400, larger results are scaled down. Default 4096. */
-  maxWidth?: number
-  /** Tallest output in pixels (after `dpr`); a larger `h` is 400, larger results are scaled down. Default 4096. */
-  maxHeight?: number
-  /** Transforms running at once for this bucket; beyond it, 503 with `Retry-After`. Default 4. */
-  maxConcurrent?: number
-  /**
-   * When set (non-empty), every transform request needs `s`: the lowercase hex
-   * HMAC-SHA256 under this key of `PATH?QUERY` (docs/images.md). Missing or wrong → 403.
-   */
-  signingKey?: string
-}
-
 /** A bucket's image settings after validation; only present when transforms are enabled. */
 export interface ResolvedImages {
   /** Bytes. */
@@ -63,18 +38,35 @@ const size = v.pipe(
   v.check((value) => (parseSize(value) ?? 0) > 0, 'must be a positive size such as 26214400 or "25MB"'),
 )
 
+/** A bucket's `images` block (YAML: `max_source_size`, `max_pixels`, `max_width`, `max_height`, `max_concurrent`, `signing_key`). */
 export const imagesSchema = v.object({
+  /** Default `true` when the block is present; `false` leaves image parameters ignored. */
   enabled: v.optional(v.boolean()),
+  /**
+   * Largest source object a transform reads, as a number of bytes or `'25MB'`. A transform
+   * needs the whole image, so the source is held in memory up to this size; larger is 422.
+   * Default `'25MB'`.
+   */
   maxSourceSize: v.optional(size),
+  /** Most source pixels (width × height) decoded; more is 422 without decoding. Default 50,000,000. */
   maxPixels: v.optional(wholeNumber),
+  /** Widest output in pixels (after `dpr`); a larger `w` is 400, larger results are scaled down. Default 4096. */
   maxWidth: v.optional(wholeNumber),
+  /** Tallest output in pixels (after `dpr`); a larger `h` is 400, larger results are scaled down. Default 4096. */
   maxHeight: v.optional(wholeNumber),
+  /** Transforms running at once for this bucket; beyond it, 503 with `Retry-After`. Default 4. */
   maxConcurrent: v.optional(wholeNumber),
-  // `${IMAGE_SIGNING_KEY:-}` gives '' when the variable is unset: that means "no signing".
+  /**
+   * When set (non-empty), every transform request needs `s`: the lowercase hex
+   * HMAC-SHA256 under this key of `PATH?QUERY` (docs/images.md). Missing or wrong → 403.
+   * `${IMAGE_SIGNING_KEY:-}` gives '' when the variable is unset: that means "no signing".
+   */
   signingKey: v.optional(v.string()),
 })
 
-export function resolveImages(input: v.InferOutput<typeof imagesSchema> | undefined): ResolvedImages | undefined {
+export type ImagesConfig = v.InferOutput<typeof imagesSchema>
+
+export function resolveImages(input: ImagesConfig | undefined): ResolvedImages | undefined {
   if (input === undefined || input.enabled === false) return undefined
   const resolved: ResolvedImages = {
     maxSourceSize: input.maxSourceSize === undefined ? DEFAULT_IMAGES_MAX_SOURCE_SIZE : parseSize(input.maxSourceSize)!,

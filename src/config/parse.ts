@@ -1,29 +1,20 @@
 /**
  * `parseConfig`: a YAML (or JSON) config text to the camelCase config object.
  *
- * The text is walked node by node alongside the valibot schemas, which gives, in one
- * pass: snake_case keys converted to camelCase (only where the schema declares object
- * keys; a JWK or a claim value is kept as written), `${VAR}` references filled in
- * with the type the field expects, unknown keys found (warnings, then dropped), and
- * the line of every field, so that each validation issue is reported with its line.
+ * `yaml` reads the text (YAML 1.2, merge keys on); `${VAR}`s are filled in one pass
+ * over the parsed document; keys become camelCase; the schema validates. Where a
+ * scalar can be read two ways (an unquoted `2024`: a number, or the text "2024"; a
+ * substituted `"${PORT}"`: text, or a number) and the schema refuses the first
+ * reading, the other is tried: the schema decides what a field is, never a list kept
+ * here. Issues are then located in the document: the path as written and its line.
  */
 import * as v from 'valibot'
-import { isAlias, isMap, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node, type Scalar, type YAMLMap, type YAMLSeq } from 'yaml'
+import { isAlias, isMap, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node } from 'yaml'
 import { ConfigError, type ConfigIssue } from '../errors.js'
-import { hasReference, resolvePlainScalar, substituteEnv, type Env } from './env-substitution.js'
-import { configSchema, formatPath, issueMessage } from './schema.js'
-import {
-  acceptsKind,
-  asNodes,
-  GENERIC_BLOCK,
-  isFreeForm,
-  itemSchemas,
-  objectShape,
-  type AnySchema,
-} from './schema-shape.js'
+import { substituteEnv, type Env } from './env-substitution.js'
+import { formatPath, issueKeys, issueMessage } from './issues.js'
+import { configSchema, type YatagarasuConfig } from './schema.js'
 import { maskSecretsInJson } from './secrets.js'
-import type { YatagarasuConfig } from './types.js'
-import { validateConfig } from './validate.js'
 
 export interface ParseConfigOptions {
   /**
@@ -54,6 +45,11 @@ export const SERVER_BLOCKS = ['server', 'logging', 'metrics', 'health', 'shutdow
 /** Fields whose values `JSON.stringify` prints as `***` in the returned config. */
 const SECRET_KEYS = new Set(['accessKey', 'secretKey', 'sessionToken', 'secret', 'password', 'token', 'apiKey', 'privateKey', 'clientSecret', 'signingKey'])
 
+const MAX_DEPTH = 64
+const MAX_SYNTAX_ERRORS = 3
+
+type Key = string | number
+
 /**
  * Parses a config file's text — YAML, or JSON (which is YAML too) — into the config
  * `createYatagarasu` takes:
@@ -77,292 +73,198 @@ const SECRET_KEYS = new Set(['accessKey', 'secretKey', 'sessionToken', 'secret',
  * Bun.serve({ fetch: createYatagarasu(config) })
  */
 export function parseConfig(text: string, env: Env = {}, options: ParseConfigOptions = {}): ParsedConfig {
-  const onWarning = options.onWarning ?? warnOnConsole
   const lineCounter = new LineCounter()
-  const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true, merge: false, intAsBigInt: false })
-  const lineAt = (offset: number | undefined) => (offset === undefined ? undefined : lineCounter.linePos(offset).line)
-
-  if (doc.errors.length > 0) {
-    // One error per line, the first few: after a syntax error the rest mostly cascades.
-    const lines = new Set<number | undefined>()
-    const issues: ConfigIssue[] = []
-    for (const error of doc.errors) {
-      const line = lineAt(error.pos[0])
-      if (lines.has(line) || issues.length === MAX_SYNTAX_ERRORS) continue
-      lines.add(line)
-      issues.push(withLine({ path: '', message: `YAML syntax: ${syntaxMessage(error.message)}` }, line))
-    }
-    throw new ConfigError(issues)
-  }
+  const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true, merge: true })
+  const lineOf = (node: { range?: readonly number[] | null | undefined } | null | undefined) =>
+    node?.range ? lineCounter.linePos(node.range[0]!).line : undefined
+  if (doc.errors.length > 0) throw syntaxError(doc.errors.map((error) => ({ line: lineCounter.linePos(error.pos[0]).line, message: error.message })))
   if (doc.contents === null || (isScalar(doc.contents) && doc.contents.value === null)) {
     throw new ConfigError([{ path: '', message: 'the config is empty' }])
   }
 
-  const blocks = options.blocks ?? {}
-  const rootEntries: Record<string, AnySchema> = { ...configSchema.entries }
-  for (const name of SERVER_BLOCKS) rootEntries[name] = GENERIC_BLOCK
-  Object.assign(rootEntries, blocks)
-  const rootSchema: AnySchema = { type: 'object', entries: rootEntries }
-
-  const reader = new TextReader(doc, env, lineAt)
-  const data = reader.read(doc.contents as Node, [rootSchema])
-  for (const warning of reader.warnings) onWarning(warning)
-
-  const issues = [...reader.issues]
-  if (!isPlainObject(data)) {
-    if (issues.length === 0) issues.push(withLine({ path: '', message: 'expected a mapping of fields (buckets, ...)' }, reader.lineOf(doc.contents as Node)))
-    throw new ConfigError(issues)
-  }
-
-  const located = (path: readonly PropertyKey[], message: string): ConfigIssue | undefined => {
-    const formatted = formatPath(path)
-    if (reader.isFlagged(formatted)) return undefined
-    const { source, line } = reader.locate(path)
-    return withLine({ path: source, message }, line)
-  }
-
+  const { otherReading, failed, problems } = substituteEnv(doc, env)
+  let data: unknown
   try {
-    validateConfig(data)
+    data = doc.toJS()
   } catch (error) {
-    if (!(error instanceof ConfigError)) throw error
-    for (const issue of error.issues) {
-      const found = located(parsePath(issue.path), issue.message)
-      if (found) issues.push(found)
-    }
+    // An alias bomb, or a merge of something that is not a mapping.
+    throw syntaxError([{ line: undefined, message: error instanceof Error ? error.message : 'unreadable' }])
   }
-  for (const [name, schema] of Object.entries(blocks)) {
-    const result = v.safeParse(schema, data[name], { abortEarly: false, message: issueMessage })
-    if (result.success) continue
-    for (const issue of result.issues) {
-      const found = located([name, ...(issue.path?.map((item) => item.key as PropertyKey) ?? [])], issue.message)
-      if (found) issues.push(found)
-    }
+  if (!isPlainObject(data)) {
+    throw new ConfigError([withLine({ path: '', message: 'expected a mapping of fields (buckets, ...)' }, lineOf(doc.contents))])
+  }
+
+  const issues: ConfigIssue[] = problems.map(({ path, node, message }) => withLine({ path, message }, lineOf(node)))
+  const keys = camelizeKeys(data)
+  const snakeCase = keys.snakeCase
+  const place = (path: readonly Key[]) => locate(doc, path, lineOf, snakeCase)
+  for (const { path, message } of keys.issues) issues.push(place(path).issue(message))
+
+  const root = v.object({ ...Object.fromEntries(SERVER_BLOCKS.map((name) => [name, ANY_BLOCK])), ...configSchema.entries, ...options.blocks })
+  const input = keys.value as Record<string, unknown>
+  const swapped = new Set<string>()
+  let result = v.safeParse(root, input, { abortEarly: false, message: issueMessage })
+  for (;;) {
+    const swaps = (result.issues ?? []).flatMap((issue) => {
+      const path = issueKeys(issue)
+      const node = place(path).node
+      if (issue.kind !== 'schema' || !isScalar(node) || !otherReading.has(node) || swapped.has(formatPath(path))) return []
+      swapped.add(formatPath(path))
+      return [{ path, value: otherReading.get(node) }]
+    })
+    if (swaps.length === 0) break
+    for (const { path, value } of swaps) setIn(input, path, value)
+    result = v.safeParse(root, input, { abortEarly: false, message: issueMessage })
+  }
+
+  const onWarning = options.onWarning ?? warnOnConsole
+  for (const path of unknownKeys(input, result.output)) onWarning(place(path).issue('unknown key; ignored'))
+  const respell = (message: string) => (snakeCase ? message.replace(/\b[a-z][a-z0-9]*(?:[A-Z][a-z0-9]*)+\b/g, toSnakeCase) : message)
+  for (const issue of result.issues ?? []) {
+    const where = place(issueKeys(issue))
+    if (!(isScalar(where.node) && failed.has(where.node))) issues.push(where.issue(respell(issue.message)))
   }
   if (issues.length === 0 && options.check) {
-    for (const issue of options.check(data as ParsedConfig)) {
-      const found = located(parsePath(issue.path), issue.message)
-      if (found) issues.push(found)
-    }
+    for (const issue of options.check(result.output as ParsedConfig)) issues.push(place(parsePath(issue.path)).issue(respell(issue.message)))
   }
   if (issues.length > 0) throw new ConfigError(sortByLine(dedupe(issues)))
-  return data as ParsedConfig
+  return maskSecrets(restoreVerbatim(result.output, keys.written)) as ParsedConfig
 }
 
-type PathKey = string | number
+/** A standalone server block, when `parseConfig` is not given its schema: keys converted, values as written. */
+const ANY_BLOCK = v.optional(v.record(v.string(), v.unknown()))
 
-interface Position {
-  readonly line: number | undefined
-  /** The path as written in the text (snake_case keys stay snake_case). */
-  readonly source: string
-}
-
-/** Walks the YAML nodes alongside the schemas; collects values, positions, issues and warnings. */
-class TextReader {
-  readonly issues: ConfigIssue[] = []
-  readonly warnings: ConfigIssue[] = []
-  private readonly positions = new Map<string, Position>()
-  private readonly flagged = new Set<string>()
-
-  constructor(
-    private readonly doc: Document,
-    private readonly env: Env,
-    private readonly lineAt: (offset: number | undefined) => number | undefined,
-  ) {
-    this.positions.set('', { line: undefined, source: '' })
-  }
-
-  lineOf(node: Node | null | undefined): number | undefined {
-    return this.lineAt(node?.range?.[0])
-  }
-
-  read(node: Node, schemas: AnySchema[]): unknown {
-    return this.value(node, schemas, [], '', 0)
-  }
-
-  /** Whether an issue at `path` comes from a value that could not be substituted (already reported). */
-  isFlagged(path: string): boolean {
-    for (const flagged of this.flagged) {
-      if (path === flagged || path.startsWith(`${flagged}.`) || path.startsWith(`${flagged}[`)) return true
-    }
-    return false
-  }
-
-  /** The closest position known for a path; missing keys are named in snake_case after it. */
-  locate(path: readonly PropertyKey[]): Position {
-    for (let length = path.length; length >= 0; length--) {
-      const found = this.positions.get(formatPath(path.slice(0, length)))
-      if (found === undefined) continue
-      let source = found.source
-      for (const key of path.slice(length)) {
-        source = typeof key === 'number' ? `${source}[${key}]` : source ? `${source}.${toSnakeCase(String(key))}` : toSnakeCase(String(key))
-      }
-      return { line: found.line, source }
-    }
-    return { line: undefined, source: formatPath(path) }
-  }
-
-  private remember(path: PathKey[], position: Position): void {
-    const key = formatPath(path)
-    if (!this.positions.has(key)) this.positions.set(key, position)
-  }
-
-  private value(node: Node | null | undefined, schemas: AnySchema[], path: PathKey[], source: string, depth: number): unknown {
-    if (node === null || node === undefined) return undefined
-    if (depth > 64) {
-      this.issue(source, node, 'nested too deeply (a recursive alias?)')
+/**
+ * A copy of the data with camelCase keys, null (YAML for "not given") values left out,
+ * and each copied object mapped to the one it was copied from: values the schema takes
+ * as they are (a JWK, a claim value) come back with their keys as written.
+ */
+function camelizeKeys(data: unknown) {
+  const issues: Array<{ path: Key[]; message: string }> = []
+  const written = new WeakMap<object, unknown>()
+  let snake = 0
+  let camel = 0
+  const copy = (value: unknown, path: Key[]): unknown => {
+    if (typeof value !== 'object' || value === null) return value
+    if (path.length > MAX_DEPTH) {
+      issues.push({ path, message: 'nested too deeply (a recursive alias?)' })
       return undefined
     }
-    if (isAlias(node)) {
-      const target = node.resolve(this.doc)
-      if (target === undefined) {
-        this.issue(source, node, `unknown alias *${node.source}`)
-        this.flagged.add(formatPath(path))
-        return undefined
-      }
-      return this.value(target as Node, schemas, path, source, depth + 1)
-    }
-    if (isScalar(node)) return this.scalar(node, schemas, path, source)
-    if (isMap(node)) return this.map(node, schemas, path, source, depth)
-    if (isSeq(node)) return this.seq(node, schemas, path, source, depth)
-    return undefined
-  }
-
-  private scalar(node: Scalar, schemas: AnySchema[], path: PathKey[], source: string): unknown {
-    const raw = node.value
-    const quoted = node.type !== 'PLAIN'
-    if (typeof raw === 'string' && hasReference(raw)) {
-      const result = substituteEnv(raw, this.env)
-      if (result.problems) {
-        for (const problem of result.problems) this.issue(source, node, problem)
-        this.flagged.add(formatPath(path))
-        return undefined
-      }
-      return coerce(result.value, asNodes(schemas, result.value), quoted, true)
-    }
-    if (raw === null || raw === undefined) return undefined
-    // An unquoted `2024` or `true` where only text is expected (a bucket name, a secret): the text as written.
-    if (!quoted && (typeof raw === 'number' || typeof raw === 'boolean') && typeof node.source === 'string') {
-      return coerce(node.source, asNodes(schemas, raw), false, false, raw)
-    }
-    return raw
-  }
-
-  private map(node: YAMLMap, schemas: AnySchema[], path: PathKey[], source: string, depth: number): Record<string, unknown> {
-    const shape = objectShape(asNodes(schemas, peek(node, this.env)))
-    const out: Record<string, unknown> = {}
-    const seen = new Map<string, string>()
-    const merges: Node[] = []
-    for (const pair of node.items) {
-      const keyNode = pair.key as Node | null
-      if (!isScalar(keyNode) || keyNode.value === null || typeof keyNode.value === 'object') {
-        this.issue(source, keyNode ?? node, 'keys must be plain text')
-        continue
-      }
-      const written = String(keyNode.value)
-      if (written === '<<' && keyNode.type === 'PLAIN') {
-        if (pair.value) merges.push(pair.value as Node)
-        continue
-      }
-      if (depth === 0 && written.startsWith('x-')) continue
-      const key = shape.convertKeys ? toCamelCase(written) : written
-      const childSource = source ? `${source}.${written}` : written
-      const line = this.lineOf(keyNode)
-      const earlier = seen.get(key)
-      if (earlier !== undefined) {
-        this.issues.push(withLine({ path: childSource, message: `given twice (also as ${earlier})` }, line))
-        continue
-      }
-      seen.set(key, written)
-      if (!shape.known(key)) {
-        if (shape.strict) this.warnings.push(withLine({ path: childSource, message: 'unknown key; ignored' }, line))
-        continue
-      }
-      const childPath = [...path, key]
-      this.remember(childPath, { line, source: childSource })
-      const value = this.value(pair.value as Node | null, shape.child(key), childPath, childSource, depth + 1)
-      if (value !== undefined) out[key] = value
-    }
-    // YAML merge keys (`<<: *defaults`): the map's own keys win, whatever their order.
-    for (const merge of merges) {
-      const sources = isSeq(merge) ? (merge.items as Node[]) : [merge]
-      for (const item of sources) {
-        const merged = this.value(item, schemas, path, source, depth + 1)
-        if (!isPlainObject(merged)) {
-          this.issue(source, item, 'a merge key (<<) takes a mapping or a list of mappings')
-          continue
-        }
-        for (const [key, value] of Object.entries(merged)) {
-          if (!Object.hasOwn(out, key) && !seen.has(key)) out[key] = value
+    let out: unknown
+    if (Array.isArray(value)) out = value.map((item, index) => copy(item, [...path, index]))
+    else {
+      const object: Record<string, unknown> = {}
+      const spelling = new Map<string, string>()
+      for (const [key, item] of Object.entries(value)) {
+        if (item === null) continue
+        const name = toCamelCase(key)
+        if (name !== key) snake++
+        else if (/[a-z][A-Z]/.test(key)) camel++
+        const other = spelling.get(name)
+        if (other !== undefined) issues.push({ path: [...path, key], message: `given twice (also as ${other})` })
+        else {
+          spelling.set(name, key)
+          object[name] = copy(item, [...path, name])
         }
       }
+      out = object
     }
-    const secrets = Object.keys(out).filter((key) => SECRET_KEYS.has(key))
-    return secrets.length > 0 ? maskSecretsInJson(out, secrets) : out
+    written.set(out as object, value)
+    return out
   }
+  const value = copy(data, [])
+  return { value, issues, written, snakeCase: snake > 0 || camel === 0 }
+}
 
-  private seq(node: YAMLSeq, schemas: AnySchema[], path: PathKey[], source: string, depth: number): unknown[] {
-    const items = itemSchemas(asNodes(schemas, []))
-    return node.items.map((item, index) => {
-      const childPath = [...path, index]
-      const childSource = `${source}[${index}]`
-      this.remember(childPath, { line: this.lineOf(item as Node), source: childSource })
-      return this.value(item as Node | null, items, childPath, childSource, depth + 1) ?? null
-    })
-  }
+/** Paths of the keys the schema dropped: unknown where they are. Top-level `x-` keys are for anchors. */
+function unknownKeys(input: unknown, output: unknown, path: Key[] = []): Key[][] {
+  // The same object in and out: a value the schema takes as it is, or one it refused.
+  if (input === output || typeof input !== 'object' || input === null || typeof output !== 'object' || output === null) return []
+  if (Array.isArray(input)) return Array.isArray(output) ? input.flatMap((item, index) => unknownKeys(item, output[index], [...path, index])) : []
+  return Object.entries(input).flatMap(([key, value]) => {
+    if (Object.hasOwn(output, key)) return unknownKeys(value, (output as Record<string, unknown>)[key], [...path, key])
+    return path.length === 0 && key.startsWith('x-') ? [] : [[...path, key]]
+  })
+}
 
-  private issue(source: string, node: Node | null | undefined, message: string): void {
-    this.issues.push(withLine({ path: source, message }, this.lineOf(node)))
-  }
+/** Puts back, as written, the values the schema passed through untouched. */
+function restoreVerbatim(value: unknown, written: WeakMap<object, unknown>): unknown {
+  if (typeof value !== 'object' || value === null) return value
+  if (written.has(value)) return written.get(value)
+  const object = value as Record<string, unknown>
+  for (const key of Object.keys(object)) object[key] = restoreVerbatim(object[key], written)
+  return value
+}
+
+function maskSecrets(value: unknown, depth = 0): unknown {
+  if (typeof value !== 'object' || value === null || depth > MAX_DEPTH) return value
+  const object = value as Record<string, unknown>
+  for (const key of Object.keys(object)) maskSecrets(object[key], depth + 1)
+  const secrets = Array.isArray(value) ? [] : Object.keys(object).filter((key) => SECRET_KEYS.has(key))
+  return secrets.length > 0 ? maskSecretsInJson(object, secrets) : value
+}
+
+interface Place {
+  /** The value's node, when the whole path is in the document. */
+  readonly node?: Node | null
+  issue(message: string): ConfigIssue
 }
 
 /**
- * The value a text becomes at a position: a string where the schema takes text,
- * otherwise what the text means as a YAML plain scalar (a number, a boolean, null),
- * when the schema takes that.
+ * Where a path (camelCase keys) is in the document: the keys as written (following
+ * aliases and merge keys) and the line of the last one found; keys not in the text
+ * (a missing field) are named after it in the file's spelling.
  */
-function coerce(
-  text: string,
-  schemas: ReturnType<typeof asNodes>,
-  quoted: boolean,
-  substituted: boolean,
-  original?: unknown,
-): unknown {
-  if (isFreeForm(schemas)) {
-    if (quoted) return text
-    return original !== undefined ? original : nullToUndefined(resolvePlainScalar(text))
-  }
-  const typed = resolvePlainScalar(text)
-  const kind = typed === null ? 'null' : typeof typed
-  const takesTyped = kind === 'number' || kind === 'boolean' ? acceptsKind(schemas, kind) : false
-  if (quoted) {
-    // Only a substituted value in quotes (JSON has no other way to template a number) is retyped.
-    if (acceptsKind(schemas, 'string') || !substituted) return text
-    return takesTyped ? typed : text
-  }
-  if (kind === 'string') return text
-  if (kind === 'null') return acceptsKind(schemas, 'string') && substituted && text !== '' ? text : undefined
-  if (takesTyped) return original !== undefined ? original : typed
-  if (acceptsKind(schemas, 'string')) return text
-  return original !== undefined ? original : typed
-}
-
-function nullToUndefined<T>(value: T | null): T | undefined {
-  return value === null ? undefined : value
-}
-
-/** Scalar fields of a map (`${VAR}`s filled, typed as YAML would), for choosing a variant by its discriminator. */
-function peek(node: YAMLMap, env: Env): Record<string, unknown> {
-  const out: Record<string, unknown> = {}
-  for (const pair of node.items) {
-    if (!isScalar(pair.key) || !isScalar(pair.value)) continue
-    let value = pair.value.value
-    if (typeof value === 'string' && hasReference(value)) {
-      const result = substituteEnv(value, env)
-      value = result.value === undefined ? undefined : pair.value.type === 'PLAIN' ? resolvePlainScalar(result.value) : result.value
+function locate(doc: Document, path: readonly Key[], lineOf: (node: Node | null | undefined) => number | undefined, snakeCase: boolean): Place {
+  const written: Key[] = []
+  let line: number | undefined
+  let node = doc.contents as Node | null | undefined
+  for (const [index, key] of path.entries()) {
+    const found = typeof key === 'number' ? itemAt(doc, node, key) : entryAt(doc, node, key)
+    if (found === undefined) {
+      const rest = path.slice(index).map((k) => (typeof k === 'number' || !snakeCase ? k : toSnakeCase(k)))
+      return { issue: (message) => withLine({ path: formatPath([...written, ...rest]), message }, line) }
     }
-    out[toCamelCase(String(pair.key.value))] = value
+    written.push(found.key)
+    line = lineOf(found.at)
+    node = found.value
   }
-  return out
+  return { node: resolved(doc, node), issue: (message) => withLine({ path: formatPath(written), message }, line) }
+}
+
+type Found = { key: Key; at: Node | null; value: Node | null } | undefined
+
+function itemAt(doc: Document, node: Node | null | undefined, index: number): Found {
+  const seq = resolved(doc, node)
+  const item = isSeq(seq) ? (seq.items[index] as Node | undefined) : undefined
+  return item === undefined ? undefined : { key: index, at: item, value: item }
+}
+
+function entryAt(doc: Document, node: Node | null | undefined, key: string): Found {
+  const map = resolved(doc, node)
+  if (!isMap(map)) return undefined
+  const text = (pair: (typeof map.items)[number]) => (isScalar(pair.key) ? String(pair.key.value) : String(pair.key))
+  const pair = map.items.find((p) => text(p) === key) ?? map.items.find((p) => toCamelCase(text(p)) === key)
+  if (pair) return { key: text(pair), at: pair.key as Node, value: pair.value as Node | null }
+  // Not here: maybe brought in by a merge key (`<<: *defaults`).
+  for (const merge of map.items.filter((p) => isScalar(p.key) && typeof p.key.value === 'symbol')) {
+    const sources = isSeq(merge.value) ? (merge.value.items as Node[]) : [merge.value as Node]
+    for (const source of sources) {
+      const found = entryAt(doc, source, key)
+      if (found) return found
+    }
+  }
+  return undefined
+}
+
+function resolved(doc: Document, node: Node | null | undefined): Node | null | undefined {
+  return isAlias(node) ? (node.resolve(doc) as Node | undefined) : node
+}
+
+function setIn(target: Record<string, unknown>, path: readonly Key[], value: unknown): void {
+  let parent: Record<Key, unknown> = target
+  for (const key of path.slice(0, -1)) parent = parent[key] as Record<Key, unknown>
+  parent[path.at(-1)!] = value
 }
 
 /** `path_prefix` → `pathPrefix`; keys that are not snake_case are kept. */
@@ -376,23 +278,25 @@ export function toSnakeCase(key: string): string {
 }
 
 /** `buckets[1].s3.region` → `['buckets', 1, 's3', 'region']`. */
-function parsePath(path: string): PathKey[] {
-  const out: PathKey[] = []
-  for (const match of path.matchAll(/([^.[\]]+)|\[(\d+)\]/g)) {
-    out.push(match[2] !== undefined ? Number(match[2]) : match[1]!)
+function parsePath(path: string): Key[] {
+  return [...path.matchAll(/([^.[\]]+)|\[(\d+)\]/g)].map((match) => (match[2] !== undefined ? Number(match[2]) : match[1]!))
+}
+
+/** One issue per line, the first few: after a syntax error the rest mostly cascades. */
+function syntaxError(errors: Array<{ line: number | undefined; message: string }>): ConfigError {
+  const lines = new Set<number | undefined>()
+  const issues: ConfigIssue[] = []
+  for (const { line, message } of errors) {
+    if (lines.has(line) || issues.length === MAX_SYNTAX_ERRORS) continue
+    lines.add(line)
+    // The parser's message without the source text it may quote (which could be a secret).
+    issues.push(withLine({ path: '', message: `YAML syntax: ${message.split('\n')[0]!.replace(/:\s*["'`].*$/, '').trim()}` }, line))
   }
-  return out
+  return new ConfigError(issues)
 }
 
 function withLine(issue: ConfigIssue, line: number | undefined): ConfigIssue {
   return line === undefined ? issue : { ...issue, line }
-}
-
-const MAX_SYNTAX_ERRORS = 3
-
-/** The parser's message without the source text it may quote (which could be a secret). */
-function syntaxMessage(message: string): string {
-  return message.split('\n')[0]!.replace(/:\s*["'`].*$/, '').trim()
 }
 
 function isPlainObject(value: unknown): value is Record<string, unknown> {
@@ -403,17 +307,13 @@ function dedupe(issues: ConfigIssue[]): ConfigIssue[] {
   const seen = new Set<string>()
   return issues.filter((issue) => {
     const id = `${issue.path}\0${issue.line}\0${issue.message}`
-    if (seen.has(id)) return false
-    seen.add(id)
-    return true
+    return seen.has(id) ? false : (seen.add(id), true)
   })
 }
 
 function sortByLine(issues: ConfigIssue[]): ConfigIssue[] {
-  return issues
-    .map((issue, index) => ({ issue, index }))
-    .sort((a, b) => (a.issue.line ?? Infinity) - (b.issue.line ?? Infinity) || a.index - b.index)
-    .map(({ issue }) => issue)
+  // Array.prototype.sort is stable: issues on one line keep their order.
+  return [...issues].sort((a, b) => (a.line ?? Infinity) - (b.line ?? Infinity))
 }
 
 function warnOnConsole(warning: ConfigIssue): void {

@@ -7,67 +7,8 @@
  */
 import * as v from 'valibot'
 import { parseCidr } from '../reliability/ip-address.js'
+import { fieldPath } from './issues.js'
 import { parseSize } from './size.js'
-
-// ---------------------------------------------------------------------------
-// User-facing shapes (camelCase; YAML uses the snake_case of the same names)
-// ---------------------------------------------------------------------------
-
-/** `s3.circuitBreaker`: absent = no breaker. */
-export interface CircuitBreakerConfig {
-  /** Default `true` when the block is present. */
-  enabled?: boolean
-  /** Consecutive failures (connection error, timeout, 5xx) that open the circuit. Default 5. */
-  failureThreshold?: number
-  /** Successful probes in a row that close it again. Default 2. */
-  successThreshold?: number
-  /** Seconds the circuit stays open before one probe is let through. Default 30. */
-  timeoutSeconds?: number
-}
-
-/** `buckets[].cors`: absent = no CORS headers, OPTIONS answered with `Allow` only. */
-export interface CorsConfig {
-  /** Default `true` when the block is present. */
-  enabled?: boolean
-  /** Exact origins (`https://app.example.com`), patterns (`https://*.example.com`) or `'*'`. */
-  allowedOrigins: string[]
-  /** `GET` and/or `HEAD`. Default both. */
-  allowedMethods?: string[]
-  /** Request headers a preflight may ask for; `'*'` allows any. Default: Authorization, Range and the conditional headers. */
-  allowedHeaders?: string[]
-  /** Response headers scripts may read. Default Content-Range, ETag, Content-Length, Accept-Ranges. */
-  exposedHeaders?: string[]
-  /** Seconds a browser may cache a preflight answer. Default: not sent. */
-  maxAge?: number
-  /** Allow credentialed requests (cookies, HTTP auth). Default `false`; not with `'*'`. */
-  allowCredentials?: boolean
-}
-
-/** `buckets[].ipFilter`: deny wins; with `allow`, every other address is refused (403). */
-export interface IpFilterConfig {
-  allow?: string[]
-  deny?: string[]
-}
-
-/** Top-level and per-bucket `rateLimiting`. */
-export interface RateLimitConfig {
-  /** Default `true` when the block is present; `false` in a bucket turns the top-level limit off for it. */
-  enabled?: boolean
-  /** Tokens added per second. Required when enabled. */
-  requestsPerSecond?: number
-  /** Bucket size: requests allowed at once. Default `requestsPerSecond` rounded up. */
-  burstSize?: number
-  /** Whose bucket: per client IP (default), per JWT subject (`sub`, IP for anonymous requests), or one for all. */
-  key?: 'ip' | 'user' | 'global'
-}
-
-/** Top-level `limits` on what a request may look like before anything else runs. */
-export interface LimitsConfig {
-  /** The longest request target (path and query). Default 8 KiB; longer is 414. */
-  maxUrlLength?: number | string
-  /** The most header bytes (names, values and separators). Default 16 KiB; more is 431. */
-  maxHeaderSize?: number | string
-}
 
 // ---------------------------------------------------------------------------
 // Resolved shapes
@@ -124,31 +65,27 @@ export const DEFAULT_MAX_HEADER_SIZE = 16 * 1024
 // Schemas
 // ---------------------------------------------------------------------------
 
-const positiveInteger = v.pipe(
-  v.number(),
-  v.check((n) => Number.isSafeInteger(n) && n >= 1, 'must be a whole number of at least 1'),
-)
+const positiveInteger = v.pipe(v.number(), v.check((n) => Number.isSafeInteger(n) && n >= 1, 'must be a whole number of at least 1'))
 
-const positiveNumber = v.pipe(
-  v.number(),
-  v.check((n) => Number.isFinite(n) && n > 0, 'must be a positive number'),
-)
+const positiveNumber = v.pipe(v.number(), v.check((n) => Number.isFinite(n) && n > 0, 'must be a positive number'))
 
 // RFC 7230 token: what a header name may be.
-const headerName = v.pipe(
-  v.string(),
-  v.check((name) => /^[!#$%&'*+.^_`|~\w-]+$/.test(name), 'must be a header name'),
-)
+const headerName = v.pipe(v.string(), v.check((name) => /^[!#$%&'*+.^_`|~\w-]+$/.test(name), 'must be a header name'))
 
 const size = v.pipe(
   v.union([v.number(), v.string()]),
   v.check((value) => (parseSize(value) ?? 0) > 0, 'must be a positive size (bytes, or a string like "16KB")'),
 )
 
+/** `s3.circuitBreaker`: absent = no breaker. */
 export const circuitBreakerSchema = v.object({
+  /** Default `true` when the block is present. */
   enabled: v.optional(v.boolean()),
+  /** Consecutive failures (connection error, timeout, 5xx) that open the circuit. Default 5. */
   failureThreshold: v.optional(positiveInteger),
+  /** Successful probes in a row that close it again. Default 2. */
   successThreshold: v.optional(positiveInteger),
+  /** Seconds the circuit stays open before one probe is let through. Default 30. */
   timeoutSeconds: v.optional(positiveNumber),
 })
 
@@ -170,16 +107,22 @@ const corsMethod = v.pipe(
   v.check((method) => method.toUpperCase() === 'GET' || method.toUpperCase() === 'HEAD', 'must be GET or HEAD (the proxy is read-only)'),
 )
 
+/** `buckets[].cors`: absent = no CORS headers, OPTIONS answered with `Allow` only. */
 export const corsSchema = v.pipe(
   v.object({
+    /** Default `true` when the block is present. */
     enabled: v.optional(v.boolean()),
+    /** Exact origins (`https://app.example.com`), patterns (`https://*.example.com`) or `'*'`. */
     allowedOrigins: v.pipe(v.array(origin), v.minLength(1, 'must list at least one origin')),
+    /** `GET` and/or `HEAD`. Default both. */
     allowedMethods: v.optional(v.pipe(v.array(corsMethod), v.minLength(1, 'must list at least one method'))),
+    /** Request headers a preflight may ask for; `'*'` allows any. Default: Authorization, Range and the conditional headers. */
     allowedHeaders: v.optional(v.array(headerName)),
+    /** Response headers scripts may read. Default Content-Range, ETag, Content-Length, Accept-Ranges. */
     exposedHeaders: v.optional(v.array(headerName)),
-    maxAge: v.optional(
-      v.pipe(v.number(), v.check((n) => Number.isSafeInteger(n) && n >= 0, 'must be a whole number of seconds')),
-    ),
+    /** Seconds a browser may cache a preflight answer. Default: not sent. */
+    maxAge: v.optional(v.pipe(v.number(), v.check((n) => Number.isSafeInteger(n) && n >= 0, 'must be a whole number of seconds'))),
+    /** Allow credentialed requests (cookies, HTTP auth). Default `false`; not with `'*'`. */
     allowCredentials: v.optional(v.boolean()),
   }),
   v.rawCheck(({ dataset, addIssue }) => {
@@ -197,6 +140,7 @@ const cidr = v.pipe(
   v.check((text) => parseCidr(text.trim()) !== undefined, 'must be an IP address or CIDR range (e.g. 10.0.0.0/8, 2001:db8::/32)'),
 )
 
+/** `buckets[].ipFilter`: deny wins; with `allow`, every other address is refused (403). */
 export const ipFilterSchema = v.object({
   // An empty allow list would either open the bucket or close it, depending on how
   // one reads it: refuse it and let the user say which.
@@ -204,11 +148,16 @@ export const ipFilterSchema = v.object({
   deny: v.optional(v.array(cidr)),
 })
 
+/** Top-level and per-bucket `rateLimiting`. */
 export const rateLimitingSchema = v.pipe(
   v.object({
+    /** Default `true` when the block is present; `false` in a bucket turns the top-level limit off for it. */
     enabled: v.optional(v.boolean()),
+    /** Tokens added per second. Required when enabled. */
     requestsPerSecond: v.optional(positiveNumber),
+    /** Bucket size: requests allowed at once. Default `requestsPerSecond` rounded up. */
     burstSize: v.optional(positiveInteger),
+    /** Whose bucket: per client IP (default), per JWT subject (`sub`, IP for anonymous requests), or one for all. */
     key: v.optional(v.picklist(['ip', 'user', 'global'], "must be 'ip', 'user' or 'global'")),
   }),
   v.rawCheck(({ dataset, addIssue }) => {
@@ -220,21 +169,19 @@ export const rateLimitingSchema = v.pipe(
   }),
 )
 
+/** Top-level `limits` on what a request may look like before anything else runs. */
 export const limitsSchema = v.object({
+  /** The longest request target (path and query). Default 8 KiB; longer is 414. */
   maxUrlLength: v.optional(size),
+  /** The most header bytes (names, values and separators). Default 16 KiB; more is 431. */
   maxHeaderSize: v.optional(size),
 })
 
-/** A path item for `addIssue` in a raw check on an object. */
-export function fieldPath(input: unknown, key: string): v.ObjectPathItem {
-  return {
-    type: 'object',
-    origin: 'value',
-    input: input as Record<string, unknown>,
-    key,
-    value: (input as Record<string, unknown> | undefined)?.[key],
-  }
-}
+export type CircuitBreakerConfig = v.InferOutput<typeof circuitBreakerSchema>
+export type CorsConfig = v.InferOutput<typeof corsSchema>
+export type IpFilterConfig = v.InferOutput<typeof ipFilterSchema>
+export type RateLimitConfig = v.InferOutput<typeof rateLimitingSchema>
+export type LimitsConfig = v.InferOutput<typeof limitsSchema>
 
 // ---------------------------------------------------------------------------
 // Resolution

@@ -1,36 +1,25 @@
 /**
- * The config schema. Valibot was chosen because it is small and tree-shakable (only
- * the validators used end up in a bundle), has no dependencies, runs on every JS
- * runtime, and reports every issue at once with its path — which is what a user
- * fixing a config file wants.
+ * The config schema, and the config types derived from it (one source: what is
+ * validated is what is typed). Valibot was chosen because it is small and
+ * tree-shakable, has no dependencies, runs on every JS runtime, and reports every
+ * issue at once with its path — which is what a user fixing a config file wants.
  *
  * Messages are written here, never taken from the input: a wrong `secretKey` must
- * not be echoed back in an error.
+ * not be echoed back in an error. They name fields in camelCase; `parseConfig`
+ * respells them for a snake_case file.
  */
 import * as v from 'valibot'
 import { authSchema } from './auth-schema.js'
+import { fieldPath } from './issues.js'
 import { cacheSchema } from './cache-schema.js'
 import { imagesSchema } from './images-schema.js'
-import {
-  circuitBreakerSchema,
-  corsSchema,
-  fieldPath,
-  ipFilterSchema,
-  limitsSchema,
-  rateLimitingSchema,
-} from './reliability-schema.js'
+import { circuitBreakerSchema, corsSchema, ipFilterSchema, limitsSchema, rateLimitingSchema } from './reliability-schema.js'
 
-const nonEmpty = v.pipe(v.string(), v.trim(), v.minLength(1, 'must not be empty'))
+export const nonEmpty = v.pipe(v.string(), v.trim(), v.minLength(1, 'must not be empty'))
 
-const seconds = v.pipe(
-  v.number(),
-  v.check((n) => Number.isFinite(n) && n > 0, 'must be a positive number of seconds'),
-)
+export const seconds = v.pipe(v.number(), v.check((n) => Number.isFinite(n) && n > 0, 'must be a positive number of seconds'))
 
-const httpUrl = v.pipe(
-  v.string(),
-  v.check(isHttpUrl, 'must be an absolute http(s) URL without query or fragment'),
-)
+const httpUrl = v.pipe(v.string(), v.check(isHttpUrl, 'must be an absolute http(s) URL without query or fragment'))
 
 const pathPrefix = v.pipe(
   v.string(),
@@ -39,8 +28,8 @@ const pathPrefix = v.pipe(
   v.check((p) => !p.split('/').some((s) => s === '.' || s === '..'), "must not contain '.' or '..' segments"),
 )
 
-// reliability: a replica is a complete S3 target of its own.
 const replicaSchema = v.object({
+  /** Unique within the bucket; used in logs. */
   name: nonEmpty,
   bucket: nonEmpty,
   region: nonEmpty,
@@ -48,90 +37,124 @@ const replicaSchema = v.object({
   accessKey: nonEmpty,
   secretKey: nonEmpty,
   sessionToken: v.optional(nonEmpty),
+  /** Lower is tried first. Default: the position in the list. */
   priority: v.optional(v.pipe(v.number(), v.check((n) => Number.isSafeInteger(n), 'must be a whole number'))),
+  /** Seconds to wait for this replica's response headers. Default: the bucket's `timeout`. */
   timeout: v.optional(seconds),
 })
 
-const replicasSchema = v.pipe(
-  v.array(replicaSchema),
-  v.minLength(1, 'must list at least one replica; omit it to use the s3 fields'),
-  v.rawCheck(({ dataset, addIssue }) => {
-    if (!Array.isArray(dataset.value)) return
-    const seen = new Map<unknown, number>()
-    ;(dataset.value as Array<{ name?: unknown } | undefined>).forEach((replica, index) => {
-      const first = seen.get(replica?.name)
-      if (first === undefined) seen.set(replica?.name, index)
-      else addIssue({ message: `duplicates replicas[${first}].name`, path: [{ type: 'array', origin: 'value', input: dataset.value as unknown[], key: index, value: replica }, fieldPath(replica, 'name')] })
-    })
-  }),
-)
+const s3Fields = v.object({
+  /** The S3 bucket name. */
+  bucket: v.optional(nonEmpty),
+  /** The bucket's region, used for signing, e.g. `us-east-1`. */
+  region: v.optional(nonEmpty),
+  /**
+   * An S3-compatible endpoint such as `http://127.0.0.1:9000` (MinIO, R2, s3rver).
+   * Requests use path-style URLs. Without it, AWS virtual-hosted URLs are used.
+   */
+  endpoint: v.optional(httpUrl),
+  accessKey: v.optional(nonEmpty),
+  secretKey: v.optional(nonEmpty),
+  /** For temporary credentials (STS). */
+  sessionToken: v.optional(nonEmpty),
+  /** Seconds to wait for S3's response headers before answering 504. Default 30. */
+  timeout: v.optional(seconds),
+  /** Seconds without a body chunk from S3, once streaming, before the transfer is aborted. Default 30. */
+  idleTimeout: v.optional(seconds),
+  /** Extra attempts (GET/HEAD, before any byte reached the client) on connection errors, 5xx and timeouts. Default 0. */
+  retries: v.optional(v.pipe(v.number(), v.check((n) => Number.isSafeInteger(n) && n >= 0 && n <= 10, 'must be a whole number from 0 to 10'))),
+  /** Per S3 target; absent = none. */
+  circuitBreaker: v.optional(circuitBreakerSchema),
+  /** S3 targets tried by `priority` (lower first) when one fails or its circuit is open. */
+  replicas: v.optional(
+    v.pipe(v.array(replicaSchema), v.minLength(1, 'must list at least one replica; omit it to use the s3 fields'), uniqueItems<S3ReplicaConfig>('name', 'replicas')),
+  ),
+})
 
-/** With `replicas`, they are the S3 targets and the connection fields here are optional (and unused). */
+/** Without `replicas`, the connection fields name the one S3 target and are required. */
 const TARGET_FIELDS = ['bucket', 'region', 'accessKey', 'secretKey'] as const
+type S3Fields = v.InferOutput<typeof s3Fields>
+type Replicated = S3Fields & { replicas: S3ReplicaConfig[] }
+type Single = S3Fields & Required<Pick<S3Fields, (typeof TARGET_FIELDS)[number]>> & { replicas?: undefined }
 
 export const s3Schema = v.pipe(
-  v.object({
-    bucket: v.optional(nonEmpty),
-    region: v.optional(nonEmpty),
-    endpoint: v.optional(httpUrl),
-    accessKey: v.optional(nonEmpty),
-    secretKey: v.optional(nonEmpty),
-    sessionToken: v.optional(nonEmpty),
-    timeout: v.optional(seconds),
-    idleTimeout: v.optional(seconds),
-    retries: v.optional(v.pipe(v.number(), v.check((n) => Number.isSafeInteger(n) && n >= 0 && n <= 10, 'must be a whole number from 0 to 10'))),
-    circuitBreaker: v.optional(circuitBreakerSchema),
-    replicas: v.optional(replicasSchema),
-  }),
+  s3Fields,
   v.rawCheck(({ dataset, addIssue }) => {
     const value = dataset.value as Record<string, unknown> | null | undefined
     if (typeof value !== 'object' || value === null || value.replicas !== undefined) return
-    for (const field of TARGET_FIELDS) {
-      if (value[field] === undefined) addIssue({ message: 'required', path: [fieldPath(value, field)] })
-    }
+    for (const field of TARGET_FIELDS) if (value[field] === undefined) addIssue({ message: 'required', path: [fieldPath(value, field)] })
   }),
+  v.guard((s3): s3 is Single | Replicated => s3.replicas !== undefined || TARGET_FIELDS.every((field) => s3[field] !== undefined)),
 )
 
 export const bucketSchema = v.object({
+  /** Unique name, used in cache keys, metrics and logs. */
   name: nonEmpty,
+  /** Routes `<pathPrefix>/<key>`. The longest matching prefix (per path segment) wins. */
   pathPrefix,
+  /** Where the objects are: the connection fields, or `replicas`. */
   s3: s3Schema,
+  /** JWT authentication; absent or `enabled: false` means public. */
   auth: v.optional(authSchema),
+  /** Caching of small objects; see docs/caching.md. */
   cache: v.optional(cacheSchema),
+  /** CORS: preflights answered without S3, `Access-Control-*` headers on every response. */
   cors: v.optional(corsSchema),
+  /** CIDR allow/deny lists for the client IP (403 when refused). */
   ipFilter: v.optional(ipFilterSchema),
+  /** Replaces the top-level `rateLimiting` for this bucket (with its own counters); `{ enabled: false }` turns it off. */
   rateLimiting: v.optional(rateLimitingSchema),
+  /** On-the-fly image transforms (`?w=800&fmt=webp`), off by default; see docs/images.md. */
   images: v.optional(imagesSchema),
 })
 
 export const configSchema = v.object({
+  /** Mount path removed before routing, e.g. `/api/s3` for a Next.js route handler. */
   basePath: v.optional(pathPrefix),
-  buckets: v.pipe(v.array(bucketSchema), v.minLength(1, 'at least one bucket is required')),
+  /** At least one bucket. Names and path prefixes must be unique. */
+  buckets: v.pipe(
+    v.array(bucketSchema),
+    v.minLength(1, 'at least one bucket is required'),
+    uniqueItems<BucketConfig>('name', 'buckets'),
+    uniqueItems<BucketConfig>('pathPrefix', 'buckets', normalizePrefix),
+  ),
+  /** Token-bucket rate limit for every bucket (429 + `Retry-After`); a bucket's own block replaces it. */
   rateLimiting: v.optional(rateLimitingSchema),
+  /** Limits on the request itself (URL length 414, header size 431). */
   limits: v.optional(limitsSchema),
 })
 
-export type ConfigSchemaOutput = v.InferOutput<typeof configSchema>
+/** The configuration `createYatagarasu` takes (camelCase). YAML files use the snake_case form of the same names. */
+export type YatagarasuConfig = v.InferOutput<typeof configSchema>
+export type BucketConfig = v.InferOutput<typeof bucketSchema>
+/** One S3 target given by the connection fields, or several `replicas` (then the connection fields are optional and unused). */
+export type S3Config = v.InferOutput<typeof s3Schema>
+export type S3SingleConfig = Single
+export type S3ReplicatedConfig = Replicated
+export type S3ReplicaConfig = v.InferOutput<typeof replicaSchema>
+
+/** `/cdn/` → `/cdn`, `/` → `''`. Prefixes are literal (decoded) path text. */
+export function normalizePrefix(prefix: string): string {
+  return prefix.replace(/\/+$/, '')
+}
+
+/** Reports each item whose `field` (normalised) repeats an earlier item's, with the other problems. */
+function uniqueItems<T>(field: keyof T & string, list: string, normalize: (value: string) => string = (value) => value) {
+  return v.rawCheck<T[]>(({ dataset, addIssue }) => {
+    if (!Array.isArray(dataset.value)) return
+    const seen = new Map<string, number>()
+    dataset.value.forEach((item: unknown, key) => {
+      const value = (item as Record<string, unknown> | null)?.[field]
+      if (typeof value !== 'string') return
+      const first = seen.get(normalize(value))
+      if (first === undefined) seen.set(normalize(value), key)
+      else addIssue({ message: `duplicates ${list}[${first}].${field}`, path: [{ type: 'array', origin: 'value', input: dataset.value as unknown[], key, value: item }, fieldPath(item, field)] })
+    })
+  })
+}
 
 function isHttpUrl(value: string): boolean {
   if (!URL.canParse(value)) return false
   const url = new URL(value)
   return (url.protocol === 'http:' || url.protocol === 'https:') && !url.search && !url.hash && !url.username
-}
-
-/** A readable message for a valibot issue that never contains the offending value. */
-export function issueMessage(issue: v.BaseIssue<unknown>): string {
-  if (issue.input === undefined && issue.kind === 'schema') return 'required'
-  if (issue.kind === 'schema') return `expected ${issue.expected ?? 'a different type'}`
-  return 'invalid value'
-}
-
-/** `['buckets', 1, 's3', 'region']` → `buckets[1].s3.region`. */
-export function formatPath(path: readonly PropertyKey[]): string {
-  let out = ''
-  for (const key of path) {
-    if (typeof key === 'number') out += `[${key}]`
-    else out += out ? `.${String(key)}` : String(key)
-  }
-  return out
 }

@@ -1,16 +1,11 @@
 import * as v from 'valibot'
-import { ConfigError, type ConfigIssue } from '../errors.js'
+import { ConfigError } from '../errors.js'
 import { resolveAuth } from './auth-schema.js'
 import { resolveCache } from './cache-schema.js'
 import { resolveImages } from './images-schema.js'
-import { configSchema, formatPath, issueMessage, type ConfigSchemaOutput } from './schema.js'
-import {
-  resolveCircuitBreaker,
-  resolveCors,
-  resolveIpFilter,
-  resolveLimits,
-  resolveRateLimit,
-} from './reliability-schema.js'
+import { formatPath, issueKeys, issueMessage } from './issues.js'
+import { resolveCircuitBreaker, resolveCors, resolveIpFilter, resolveLimits, resolveRateLimit } from './reliability-schema.js'
+import { configSchema, normalizePrefix, type S3Config, type YatagarasuConfig } from './schema.js'
 import { maskSecretsInJson } from './secrets.js'
 import type { ResolvedBucket, ResolvedConfig, ResolvedS3, ResolvedS3Target } from './types.js'
 
@@ -26,20 +21,12 @@ const SECRET_FIELDS = ['accessKey', 'secretKey', 'sessionToken'] as const
 export function validateConfig(input: unknown): ResolvedConfig {
   const result = v.safeParse(configSchema, input, { abortEarly: false, message: issueMessage })
   if (!result.success) {
-    throw new ConfigError(
-      result.issues.map((issue) => ({
-        path: formatPath(issue.path?.map((item) => item.key as PropertyKey) ?? []),
-        message: issue.message,
-      })),
-    )
+    throw new ConfigError(result.issues.map((issue) => ({ path: formatPath(issueKeys(issue)), message: issue.message })))
   }
-  const config = resolve(result.output)
-  const issues = crossCheck(config)
-  if (issues.length > 0) throw new ConfigError(issues)
-  return config
+  return resolve(result.output)
 }
 
-function resolve(input: ConfigSchemaOutput): ResolvedConfig {
+function resolve(input: YatagarasuConfig): ResolvedConfig {
   const rateLimiting = resolveRateLimit(input.rateLimiting)
   return {
     basePath: normalizePrefix(input.basePath ?? '/'),
@@ -67,9 +54,7 @@ function resolve(input: ConfigSchemaOutput): ResolvedConfig {
   }
 }
 
-type S3Output = ConfigSchemaOutput['buckets'][number]['s3']
-
-function resolveS3(s3: S3Output): ResolvedS3 {
+function resolveS3(s3: S3Config): ResolvedS3 {
   const timeout = s3.timeout ?? DEFAULT_TIMEOUT_SECONDS
   // With replicas, they are the targets; the plain fields are kept for compatibility
   // with the original's config files but never become an extra target.
@@ -77,7 +62,7 @@ function resolveS3(s3: S3Output): ResolvedS3 {
     ? s3.replicas
         .map((replica, index) => resolveTarget(replica, replica.name, replica.priority ?? index, replica.timeout ?? timeout))
         .sort((a, b) => a.priority - b.priority)
-    : [resolveTarget(s3 as Required<Pick<S3Output, 'bucket' | 'region' | 'accessKey' | 'secretKey'>> & S3Output, 'default', 0, timeout)]
+    : [resolveTarget(s3, 'default', 0, timeout)]
   const { name: _name, priority: _priority, ...primary } = targets[0]!
   const circuitBreaker = resolveCircuitBreaker(s3.circuitBreaker)
   const resolved: ResolvedS3 = {
@@ -90,12 +75,9 @@ function resolveS3(s3: S3Output): ResolvedS3 {
   return maskSecretsInJson(resolved, SECRET_FIELDS)
 }
 
-function resolveTarget(
-  fields: { bucket: string; region: string; endpoint?: string | undefined; accessKey: string; secretKey: string; sessionToken?: string | undefined },
-  name: string,
-  priority: number,
-  timeoutSeconds: number,
-): ResolvedS3Target {
+type TargetFields = { bucket: string; region: string; endpoint?: string | undefined; accessKey: string; secretKey: string; sessionToken?: string | undefined }
+
+function resolveTarget(fields: TargetFields, name: string, priority: number, timeoutSeconds: number): ResolvedS3Target {
   const target: ResolvedS3Target = {
     name,
     priority,
@@ -108,26 +90,4 @@ function resolveTarget(
     timeoutMs: timeoutSeconds * 1000,
   }
   return maskSecretsInJson(target, SECRET_FIELDS)
-}
-
-/** `/cdn/` → `/cdn`, `/` → `''`. Prefixes are literal (decoded) path text. */
-export function normalizePrefix(prefix: string): string {
-  return prefix.replace(/\/+$/, '')
-}
-
-function crossCheck(config: ResolvedConfig): ConfigIssue[] {
-  const issues: ConfigIssue[] = []
-  const names = new Map<string, number>()
-  const prefixes = new Map<string, number>()
-  config.buckets.forEach((bucket, index) => {
-    const sameName = names.get(bucket.name)
-    if (sameName !== undefined) {
-      issues.push({ path: `buckets[${index}].name`, message: `duplicates buckets[${sameName}].name` })
-    } else names.set(bucket.name, index)
-    const samePrefix = prefixes.get(bucket.pathPrefix)
-    if (samePrefix !== undefined) {
-      issues.push({ path: `buckets[${index}].pathPrefix`, message: `duplicates buckets[${samePrefix}].pathPrefix` })
-    } else prefixes.set(bucket.pathPrefix, index)
-  })
-  return issues
 }
