@@ -7,7 +7,7 @@ export { routing } from './middleware/routing.js'
 export { readOnly, ALLOWED_METHODS } from './middleware/read-only.js'
 export { s3Origin, type S3OriginOptions } from './middleware/s3-origin.js'
 export type { FetchFunction } from './s3/s3-client.js'
-export { consoleLogger, silentLogger, type Logger } from './logger.js'
+export { consoleLogger, silentLogger, type Logger } from './logging/logger.js'
 export { resolveConfig } from './config/resolve.js'
 export { parseSize } from './config/size.js'
 export type {
@@ -48,8 +48,8 @@ export {
   type RateLimitDecision,
   type RateLimitRule,
   type RateLimitStore,
-} from './reliability/rate-limit-store.js'
-export { parseCidr, parseIp, type IpAddress, type IpRange } from './reliability/ip-address.js'
+} from './stores/rate-limit-store.js'
+export { parseCidr, parseIp, type IpAddress, type IpRange } from './net/ip-address.js'
 export { RequestHeaderFieldsTooLargeError, UriTooLongError } from './errors.js'
 export type {
   CircuitBreakerConfig,

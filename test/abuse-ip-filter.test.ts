@@ -16,7 +16,7 @@ import {
   type ConfigError,
   type YatagarasuConfig,
 } from '../src/index.js'
-import { inRange } from '../src/reliability/ip-address.js'
+import { inRange } from '../src/net/ip-address.js'
 
 describe('parseIp', () => {
   it.each([

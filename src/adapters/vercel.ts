@@ -18,7 +18,7 @@ import type { YatagarasuConfig } from '../config/types.js'
 import type { FetchHandler, HandlerContext } from '../context.js'
 import { createYatagarasu, type YatagarasuOptions } from '../create-yatagarasu.js'
 import { ConfigError, errorResponse } from '../errors.js'
-import { consoleLogger } from '../logger.js'
+import { consoleLogger } from '../logging/logger.js'
 
 /** A route's dynamic segments as Next passes them: a promise since Next 15, a plain object before. */
 export type RouteParams = Record<string, string | string[] | undefined>

@@ -6,7 +6,7 @@
  * As everywhere in the config, messages are written here and never echo a value.
  */
 import * as v from 'valibot'
-import { parseCidr } from '../reliability/ip-address.js'
+import { parseCidr } from '../net/ip-address.js'
 import { fieldPath } from './issues.js'
 import { parseSize } from './size.js'
 

@@ -1,4 +1,4 @@
-import type { Logger } from '../logger.js'
+import type { Logger } from './logger.js'
 import { redactFields } from './redact.js'
 
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error'

@@ -10,7 +10,7 @@ import { resolveConfig } from '../config/resolve.js'
 import type { CacheStatus, Middleware, Next, RequestContext } from '../context.js'
 import { errorOf } from '../compose.js'
 import { ClientClosedRequestError, HttpError } from '../errors.js'
-import { consoleLogger, type Logger } from '../logger.js'
+import { consoleLogger, type Logger } from '../logging/logger.js'
 import { isObjectHeader } from '../s3/object-headers.js'
 
 export interface CacheOptions {

@@ -3,7 +3,7 @@ import type { IpFilterConfig, ResolvedIpFilter } from '../config/reliability-sch
 import type { ResolvedConfig, YatagarasuConfig } from '../config/types.js'
 import type { Middleware } from '../context.js'
 import { ForbiddenError } from '../errors.js'
-import { inAnyRange, parseCidr, parseIp, type IpRange } from '../reliability/ip-address.js'
+import { inAnyRange, parseCidr, parseIp, type IpRange } from '../net/ip-address.js'
 
 /**
  * Per-bucket IP allow and deny lists (`buckets[].ipFilter`), checked against

@@ -7,7 +7,7 @@ import { resolveConfig } from '../config/resolve.js'
 import type { ResolvedConfig, YatagarasuConfig } from '../config/types.js'
 import type { Middleware, RequestContext } from '../context.js'
 import { ForbiddenError, UnauthorizedError } from '../errors.js'
-import { consoleLogger, type Logger } from '../logger.js'
+import { consoleLogger, type Logger } from '../logging/logger.js'
 
 export interface JwtAuthOptions {
   /** Receives JWKS fetch failures and key problems (never a token). Default: {@link consoleLogger}. */

@@ -3,8 +3,8 @@ import type { ResolvedRateLimit } from '../config/reliability-schema.js'
 import type { ResolvedConfig, YatagarasuConfig } from '../config/types.js'
 import type { Middleware, RequestContext } from '../context.js'
 import { TooManyRequestsError } from '../errors.js'
-import type { Logger } from '../logger.js'
-import { memoryRateLimitStore, type RateLimitStore } from '../reliability/rate-limit-store.js'
+import type { Logger } from '../logging/logger.js'
+import { memoryRateLimitStore, type RateLimitStore } from '../stores/rate-limit-store.js'
 
 export interface RateLimitOptions {
   /** Where the token buckets live. Default: this process's memory ({@link memoryRateLimitStore}). */

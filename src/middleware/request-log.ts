@@ -1,6 +1,6 @@
 import type { Middleware, RequestContext } from '../context.js'
 import { observeBody, type BodyOutcome } from '../http/observe-body.js'
-import type { Logger } from '../logger.js'
+import type { Logger } from '../logging/logger.js'
 
 export interface RequestLogOptions {
   /** The entry's message. Default `request`. */

@@ -9,7 +9,7 @@ import {
   PreconditionFailedError,
   RangeNotSatisfiableError,
 } from '../errors.js'
-import type { Logger } from '../logger.js'
+import type { Logger } from '../logging/logger.js'
 import { withIdleTimeout } from '../reliability/idle-timeout.js'
 import { forwardedRequestHeaders, objectResponseHeaders } from '../s3/object-headers.js'
 import type { FetchFunction } from '../s3/s3-client.js'

@@ -1,6 +1,6 @@
 import type { ResolvedS3 } from '../config/types.js'
 import { BadGatewayError, ClientClosedRequestError, ServiceUnavailableError } from '../errors.js'
-import type { Logger } from '../logger.js'
+import type { Logger } from '../logging/logger.js'
 import { backoffDelay, sleep, type BackoffOptions } from '../reliability/backoff.js'
 import { createCircuitBreaker, PASS, type CircuitBreaker } from '../reliability/circuit-breaker.js'
 import { createRetryBudget, type RetryBudget } from '../reliability/retry-budget.js'

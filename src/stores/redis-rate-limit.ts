@@ -12,8 +12,8 @@
  * and the failure is logged: an outage of the limiter must not become an outage of
  * the proxy.
  */
-import type { Logger } from '../logger.js'
-import type { RateLimitDecision, RateLimitRule, RateLimitStore } from '../reliability/rate-limit-store.js'
+import type { Logger } from '../logging/logger.js'
+import type { RateLimitDecision, RateLimitRule, RateLimitStore } from './rate-limit-store.js'
 
 /** The part of a node-redis (v4/v5) client this store uses. */
 export interface RedisScriptClient {

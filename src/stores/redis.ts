@@ -7,7 +7,7 @@ import { createClient, RESP_TYPES, type RedisClientType } from 'redis'
 import { describeError } from '../cache/describe-error.js'
 import { decodeEntry, encodeEntry } from '../cache/entry-codec.js'
 import type { CacheStore } from '../cache/store.js'
-import { consoleLogger, type Logger } from '../logger.js'
+import { consoleLogger, type Logger } from '../logging/logger.js'
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 type AnyRedisClient = RedisClientType<any, any, any, any, any>
