@@ -15,7 +15,7 @@ import {
   type StreamedCacheEntry,
   type YatagarasuCache,
 } from '../src/index.js'
-import type { Logger } from '../src/logger.js'
+import type { Logger } from '../src/logging/logger.js'
 import { backgroundWork, cachedConfig, fakeOrigin, settle, type FakeOrigin } from './support/cache-origin.js'
 
 interface StreamingTestStore extends CacheStore {
