@@ -10,7 +10,7 @@
 import http, { type IncomingMessage, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import type { FetchHandler, HandlerContext } from '../context.js'
-import { consoleLogger, type Logger } from '../logger.js'
+import { consoleLogger, type Logger } from '../logging/logger.js'
 import { backgroundTasks, type BackgroundTasks } from './background.js'
 import { nodeFetch } from '../s3/transports/node-http.js'
 
