@@ -1,49 +1,53 @@
-/** A small parser for `yatagarasu <command> [--flag value]...`. */
+/** `yatagarasu <command> [options]`, read with `node:util`'s `parseArgs`. */
+import { parseArgs } from 'node:util'
 
-export interface ParsedArgs {
-  command: string | undefined
-  flags: Map<string, string | true>
-  positionals: string[]
-}
+export type Invocation =
+  | { readonly command: 'help' | 'version' | undefined }
+  | { readonly command: 'check'; readonly config: string }
+  | { readonly command: 'serve'; readonly config: string; readonly port?: number; readonly host?: string }
 
 export class UsageError extends Error {
   override readonly name = 'UsageError'
 }
 
+const OPTIONS = {
+  config: { type: 'string', short: 'c' },
+  port: { type: 'string', short: 'p' },
+  host: { type: 'string' },
+  help: { type: 'boolean', short: 'h' },
+  version: { type: 'boolean', short: 'v' },
+} as const
+
 /**
- * Long flags take `--name value` or `--name=value`; `booleans` never take a value.
- * Short aliases map to long names. `--` ends the flags.
+ * What the command line asks for; `YATAGARASU_CONFIG` from `env` stands in for a
+ * missing `--config`. Throws a {@link UsageError} for anything else. `command` is
+ * `undefined` when none is given.
  */
-export function parseArgs(
-  argv: readonly string[],
-  spec: { values: readonly string[]; booleans: readonly string[]; aliases: Readonly<Record<string, string>> },
-): ParsedArgs {
-  const flags = new Map<string, string | true>()
-  const positionals: string[] = []
-  let rest = false
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i]!
-    if (rest || !arg.startsWith('-') || arg === '-') {
-      positionals.push(arg)
-      continue
-    }
-    if (arg === '--') {
-      rest = true
-      continue
-    }
-    const eq = arg.indexOf('=')
-    let name = arg.startsWith('--') ? arg.slice(2, eq === -1 ? undefined : eq) : (spec.aliases[arg.slice(1, eq === -1 ? undefined : eq)] ?? '')
-    if (!arg.startsWith('--') && name === '') throw new UsageError(`unknown option ${arg.slice(0, eq === -1 ? undefined : eq)}`)
-    name = spec.aliases[name] ?? name
-    if (spec.booleans.includes(name)) {
-      if (eq !== -1) throw new UsageError(`--${name} takes no value`)
-      flags.set(name, true)
-      continue
-    }
-    if (!spec.values.includes(name)) throw new UsageError(`unknown option ${arg.slice(0, eq === -1 ? undefined : eq)}`)
-    const value = eq !== -1 ? arg.slice(eq + 1) : argv[++i]
-    if (value === undefined || (eq === -1 && value.startsWith('-') && value !== '-')) throw new UsageError(`--${name} needs a value`)
-    flags.set(name, value)
+export function readInvocation(argv: readonly string[], env: Readonly<Record<string, string | undefined>>): Invocation {
+  let parsed: ReturnType<typeof parseArgs<{ options: typeof OPTIONS; allowPositionals: true }>>
+  try {
+    parsed = parseArgs({ args: [...argv], options: OPTIONS, allowPositionals: true, strict: true })
+  } catch (error) {
+    // Node's first sentence (`Unknown option '--nope'`), without its advice on `--`.
+    throw new UsageError(error instanceof Error ? error.message.split(/\.\s|\n/)[0]! : String(error))
   }
-  return { command: positionals.shift(), flags, positionals }
+  const { values, positionals } = parsed
+  const [command, extra] = positionals
+  if (values.help || command === 'help') return { command: 'help' }
+  if (values.version || command === 'version') return { command: 'version' }
+  if (command === undefined) return { command: undefined }
+  if (command !== 'serve' && command !== 'check') throw new UsageError(`unknown command ${JSON.stringify(command)}`)
+  if (extra !== undefined) throw new UsageError(`unexpected argument ${JSON.stringify(extra)}`)
+
+  const config = values.config ?? env.YATAGARASU_CONFIG
+  if (config === undefined || config === '') throw new UsageError('--config FILE is required')
+  if (values.port !== undefined && !(/^\d{1,5}$/.test(values.port) && Number(values.port) <= 65535)) {
+    throw new UsageError('--port must be a port number from 0 to 65535')
+  }
+  const port = values.port === undefined ? undefined : Number(values.port)
+  if (command === 'check') {
+    if (port !== undefined || values.host !== undefined) throw new UsageError('--port and --host are options of serve')
+    return { command, config }
+  }
+  return { command, config, ...(port !== undefined && { port }), ...(values.host !== undefined && { host: values.host }) }
 }

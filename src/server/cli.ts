@@ -4,7 +4,7 @@
  * Exit codes: 0 success, 1 invalid config or failure to start, 2 usage error.
  */
 import { ConfigError } from '../errors.js'
-import { parseArgs, UsageError } from './args.js'
+import { readInvocation, UsageError, type Invocation } from './args.js'
 import { loadConfigFile, warningsOf } from './config-file.js'
 import { startServer } from './server.js'
 import { handleSignals } from './signals.js'
@@ -37,47 +37,28 @@ Options:
 Docs: docs/server.md, docs/configuration.md
 `
 
-const SPEC = {
-  values: ['config', 'port', 'host'],
-  booleans: ['help', 'version'],
-  aliases: { c: 'config', p: 'port', h: 'help', v: 'version' },
-} as const
-
 export async function main(argv: readonly string[]): Promise<number> {
-  let args: ReturnType<typeof parseArgs>
+  let invocation: Invocation
   try {
-    args = parseArgs(argv, SPEC)
+    invocation = readInvocation(argv, process.env)
   } catch (error) {
     return usage(error)
   }
-  if (args.flags.has('help') || args.command === 'help') {
-    process.stdout.write(HELP)
-    return 0
+  switch (invocation.command) {
+    case 'help':
+      process.stdout.write(HELP)
+      return 0
+    case 'version':
+      process.stdout.write(`${VERSION}\n`)
+      return 0
+    case undefined:
+      process.stderr.write(HELP)
+      return 2
+    case 'check':
+      return check(invocation.config)
+    case 'serve':
+      return serveCommand(invocation.config, invocation.port, invocation.host)
   }
-  if (args.flags.has('version') || args.command === 'version') {
-    process.stdout.write(`${VERSION}\n`)
-    return 0
-  }
-  if (args.command === undefined) {
-    process.stderr.write(HELP)
-    return 2
-  }
-  if (args.command !== 'serve' && args.command !== 'check') return usage(new UsageError(`unknown command ${JSON.stringify(args.command)}`))
-  if (args.positionals.length > 0) return usage(new UsageError(`unexpected argument ${JSON.stringify(args.positionals[0])}`))
-
-  const config = flag(args, 'config') ?? process.env.YATAGARASU_CONFIG
-  if (config === undefined || config === '') return usage(new UsageError('--config FILE is required'))
-  let port: number | undefined
-  const portText = flag(args, 'port')
-  if (portText !== undefined) {
-    port = Number(portText)
-    if (!/^\d{1,5}$/.test(portText) || port > 65535) return usage(new UsageError('--port must be a port number from 0 to 65535'))
-  }
-  const host = flag(args, 'host')
-  if (args.command === 'check' && (port !== undefined || host !== undefined)) {
-    return usage(new UsageError('--port and --host are options of serve'))
-  }
-  return args.command === 'check' ? check(config) : serveCommand(config, port, host)
 }
 
 async function check(path: string): Promise<number> {
@@ -121,11 +102,6 @@ function usage(error: unknown): number {
   if (!(error instanceof UsageError)) throw error
   process.stderr.write(`yatagarasu: ${error.message}\nRun 'yatagarasu --help' for usage.\n`)
   return 2
-}
-
-function flag(args: ReturnType<typeof parseArgs>, name: string): string | undefined {
-  const value = args.flags.get(name)
-  return typeof value === 'string' ? value : undefined
 }
 
 main(process.argv.slice(2)).then(
