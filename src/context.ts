@@ -1,4 +1,5 @@
 import type { ResolvedBucket } from './config/types.js'
+import type { ImageOperation } from './images/params.js'
 
 /**
  * What the runtime may pass as the handler's second argument. Every field is
@@ -69,6 +70,20 @@ export interface RequestContext {
   claims?: Record<string, unknown>
   /** Set by the cache middleware. */
   cacheStatus?: CacheStatus
+  /**
+   * Names a variant of the object, such as an image transform's canonical parameters.
+   * The cache keeps variants apart from the object and from each other.
+   */
+  variant?: string
+  /** The image transform asked for, set by the `imageRequest` middleware. */
+  image?: ImageOperation
+  /**
+   * What `s3Origin` asks S3 for, when it must differ from the client's request: the
+   * image transform needs the whole current object (a GET without `Range` or
+   * conditional headers), whatever the client sent. Default: the client's method and
+   * its range and conditional headers.
+   */
+  originRequest?: { readonly method: 'GET' | 'HEAD'; readonly headers: Headers }
   /** Free-form state for user middlewares. */
   readonly state: Map<string | symbol, unknown>
 }

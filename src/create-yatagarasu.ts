@@ -19,6 +19,9 @@ import { memoryRateLimitStore, type RateLimitStore } from './stores/rate-limit-s
 import type { YatagarasuMetrics } from './metrics/collector.js'
 import { metrics as metricsMiddleware, s3Metrics } from './middleware/metrics.js'
 import { requestLog } from './middleware/request-log.js'
+import { imageRequest, imageTransform } from './middleware/images.js'
+import type { ImageTransformer } from './images/transformer.js'
+import { ConfigError } from './errors.js'
 
 export interface YatagarasuOptions {
   /** See {@link S3OriginOptions.fetch}. */
@@ -38,6 +41,12 @@ export interface YatagarasuOptions {
   metrics?: YatagarasuMetrics
   /** Logs one entry per request (method, bucket, key, status, bytes, duration, cache, user) to this logger. Default: none. */
   requestLog?: Logger
+  /**
+   * Renders image transforms for buckets with `images` enabled (required then):
+   * `sharpTransformer()` from `yatagarasu/images-sharp` on Node, Bun and Deno, or your
+   * own implementation of the interface (an edge platform's image service). See docs/images.md.
+   */
+  imageTransformer?: ImageTransformer
 }
 
 /**
@@ -48,7 +57,8 @@ export interface YatagarasuOptions {
  * The preset pipeline is `requestId → limits → cors → routing → ipFilter → readOnly →
  * rateLimit (ip, global) → jwtAuth → rateLimit (user) → cache → s3Origin`: the
  * cheapest refusals first, nothing reaches the cache or S3 before every check passed
- * (docs/security.md explains the order). With the `requestLog` and
+ * (docs/security.md explains the order). When a bucket enables `images`,
+ * `imageRequest` precedes `cache` and `imageTransform` follows it. With the `requestLog` and
  * `metrics` options, `requestLog` and `metrics` follow `requestId` and `s3Metrics`
  * precedes `s3Origin`. Build your own with {@link compose} and the same middlewares.
  *
@@ -62,6 +72,18 @@ export function createYatagarasu(config: YatagarasuConfig, options: YatagarasuOp
   const resolved = resolveConfig(config)
   const logger = options.logger ?? consoleLogger
   const rateLimitStore = options.rateLimitStore ?? memoryRateLimitStore()
+  const imageBuckets = resolved.buckets.flatMap((bucket, index) => (bucket.images ? [index] : []))
+  const transformer = options.imageTransformer
+  if (imageBuckets.length > 0 && transformer === undefined) {
+    throw new ConfigError(
+      imageBuckets.map((index) => ({
+        path: `buckets[${index}].images`,
+        message: "needs an image transformer: pass { imageTransformer: sharpTransformer() } (from 'yatagarasu/images-sharp') to createYatagarasu",
+      })),
+    )
+  }
+  // Buckets without images pay nothing: the image middlewares are only in the chain when one has them.
+  const images = imageBuckets.length > 0 && transformer !== undefined
   return compose(
     requestId(),
     ...(options.requestLog ? [requestLog(options.requestLog)] : []),
@@ -74,7 +96,9 @@ export function createYatagarasu(config: YatagarasuConfig, options: YatagarasuOp
     rateLimit(resolved, { logger, store: rateLimitStore, keys: ['ip', 'global'] }),
     jwtAuth(resolved, { logger }),
     rateLimit(resolved, { logger, store: rateLimitStore, keys: ['user'] }),
+    ...(images ? [imageRequest(resolved)] : []),
     cache(resolved, { logger, ...(options.cache && { cache: options.cache }) }),
+    ...(images ? [imageTransform(resolved, { transformer, logger })] : []),
     ...(options.metrics ? [s3Metrics(options.metrics)] : []),
     s3Origin(resolved, { logger, ...(options.fetch && { fetch: options.fetch }) }),
   )

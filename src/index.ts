@@ -115,6 +115,25 @@ export {
   type ImagesConfig,
   type ResolvedImages,
 } from './config/images-schema.js'
+export { imageRequest, imageTransform, type ImageTransformOptions } from './middleware/images.js'
+export {
+  IMAGE_FITS,
+  IMAGE_FORMATS,
+  IMAGE_PARAMETERS,
+  InvalidImageParameterError,
+  type ImageFit,
+  type ImageFormat,
+  type ImageOperation,
+} from './images/params.js'
+export { signImageUrl } from './images/signature.js'
+export {
+  ImageTooLargeError,
+  lazyTransformer,
+  UnsupportedImageError,
+  type ImageLimits,
+  type ImageTransformer,
+  type TransformedImage,
+} from './images/transformer.js'
 // server/config
 export { parseConfig, SERVER_BLOCKS, type ParseConfigOptions, type ParsedConfig } from './config/parse.js'
 export { metrics, s3Metrics } from './middleware/metrics.js'

@@ -10,3 +10,12 @@ export function cacheKey(bucket: string, key: string): string {
 export function bucketPrefix(bucket: string): string {
   return `${encodeURIComponent(bucket)}/`
 }
+
+/**
+ * The key of a variant of an object (an image transform): the object's key, a NUL and
+ * the variant. The router refuses keys containing NUL, so no object's key can equal a
+ * variant's; a purge by key prefix removes the object's variants with it.
+ */
+export function variantCacheKey(bucket: string, key: string, variant: string | undefined): string {
+  return variant === undefined ? cacheKey(bucket, key) : `${cacheKey(bucket, key)}\u0000${variant}`
+}

@@ -3,7 +3,7 @@ import { cacheInternals, createCache, createFlight, type Flight, type Yatagarasu
 import { bypassReason, declaredLength, isConditional, isStorableResponse } from '../cache/decisions.js'
 import { describeError } from '../cache/describe-error.js'
 import { fillFrom, teeToStore } from '../cache/fill.js'
-import { cacheKey } from '../cache/keys.js'
+import { variantCacheKey } from '../cache/keys.js'
 import { isStreamedEntry, type CacheEntry, type CacheEntryMeta, type CacheStore, type StreamedCacheEntry } from '../cache/store.js'
 import type { ResolvedConfig, YatagarasuConfig } from '../config/types.js'
 import { resolveConfig } from '../config/resolve.js'
@@ -213,7 +213,7 @@ export function cache(config: YatagarasuConfig | ResolvedConfig, options: CacheO
     if (bucket === undefined || ctx.key === undefined || bypassReason(ctx.request.headers) !== undefined) {
       return pass(ctx, next, 'BYPASS')
     }
-    return lookup(ctx, next, bucket, cacheKey(bucket.name, ctx.key))
+    return lookup(ctx, next, bucket, variantCacheKey(bucket.name, ctx.key, ctx.variant))
   }
 }
 

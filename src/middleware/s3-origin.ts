@@ -1,6 +1,6 @@
 import type { ResolvedConfig, YatagarasuConfig } from '../config/types.js'
 import { resolveConfig } from '../config/resolve.js'
-import type { Middleware, RequestContext } from '../context.js'
+import type { Middleware } from '../context.js'
 import {
   BadGatewayError,
   ForbiddenError,
@@ -51,24 +51,25 @@ export function s3Origin(config: YatagarasuConfig | ResolvedConfig, options: S3O
   return async function s3OriginMiddleware(ctx) {
     const origin = ctx.bucket && origins.get(ctx.bucket.name)
     if (!origin || ctx.key === undefined) throw new NotFoundError('No bucket is configured for this path')
-    const method = ctx.method === 'HEAD' ? 'HEAD' : 'GET'
+    const method = ctx.originRequest?.method ?? (ctx.method === 'HEAD' ? 'HEAD' : 'GET')
+    const headers = ctx.originRequest?.headers ?? forwardedRequestHeaders(ctx.request.headers)
     const started = performance.now()
     const { response, reportStall } = await origin.pool.send(
-      { method, key: ctx.key, headers: forwardedRequestHeaders(ctx.request.headers), signal: ctx.request.signal },
+      { method, key: ctx.key, headers, signal: ctx.request.signal },
       options.fetch ?? ctx.originFetch ?? globalFetch,
     )
     ctx.timings.s3 = performance.now() - started
-    return toClientResponse(response, ctx, origin.idleTimeoutMs, reportStall)
+    return toClientResponse(response, method, origin.idleTimeoutMs, reportStall)
   }
 }
 
 const globalFetch: FetchFunction = (input, init) => fetch(input, init)
 
-function toClientResponse(s3: Response, ctx: RequestContext, idleTimeoutMs: number, onStall: () => void): Response {
+function toClientResponse(s3: Response, method: 'GET' | 'HEAD', idleTimeoutMs: number, onStall: () => void): Response {
   const status = s3.status
   if (status === 200 || status === 206) {
     const headers = objectResponseHeaders(s3.headers)
-    if (ctx.method === 'HEAD' || s3.body === null) {
+    if (method === 'HEAD' || s3.body === null) {
       discardBody(s3)
       return new Response(null, { status, headers })
     }

@@ -14,6 +14,7 @@ import { lineLogger } from '../logging/line-logger.js'
 import type { Logger } from '../logging/logger.js'
 import { createMetrics, type YatagarasuMetrics } from '../metrics/collector.js'
 import { memoryStore } from '../stores/memory.js'
+import { lazyTransformer, type ImageTransformer } from '../images/transformer.js'
 import { loadConfigFile, warningsOf, type LoadedConfig } from './config-file.js'
 import { createReadiness, type Readiness } from './readiness.js'
 import type { ServerSettings, SettingsOverrides } from './settings.js'
@@ -100,9 +101,13 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
     },
   })
 
+  // sharp is loaded only when a bucket enables images, and a missing sharp stops the start.
+  const imageTransformer = lazyTransformer(loadSharpTransformer)
+  if (resolveConfig(first.config).buckets.some((bucket) => bucket.images !== undefined)) await loadSharpTransformer()
+
   function build(loaded: LoadedConfig): Generation {
     const resolved = resolveConfig(loaded.config)
-    const handler = createYatagarasu(loaded.config, { fetch: nodeFetch, logger, requestLog: logger, metrics, cache })
+    const handler = createYatagarasu(loaded.config, { fetch: nodeFetch, logger, requestLog: logger, metrics, cache, imageTransformer })
     const readiness = createReadiness(resolved.buckets, { fetch: nodeFetch })
     return { loaded, resolved, handler, readiness }
   }
@@ -241,6 +246,15 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
 }
 
 /** Handles GET and HEAD of an operational route. */
+async function loadSharpTransformer(): Promise<ImageTransformer> {
+  try {
+    const { sharpTransformer } = await import('../images/sharp-transformer.js')
+    return sharpTransformer()
+  } catch (error) {
+    throw new Error('image transforms need the sharp package (npm install sharp)', { cause: error })
+  }
+}
+
 async function operation(request: Request, respond: () => Response | Promise<Response>): Promise<Response> {
   if (request.method !== 'GET' && request.method !== 'HEAD') {
     return new Response(null, { status: 405, headers: { Allow: 'GET, HEAD', 'Cache-Control': 'no-store' } })
