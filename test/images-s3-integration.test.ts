@@ -250,6 +250,15 @@ describe('caching of variants', () => {
     expect(s3Gets()).toHaveLength(3)
   })
 
+  it('a purge by key prefix removes the variants; a purge of the key only the original', async () => {
+    await image('/img/photo.jpg?w=64')
+    await (await get('/img/photo.jpg')).arrayBuffer()
+    expect(await cache.purge({ bucket: 'img', key: 'photo.jpg' })).toBe(1)
+    expect((await image('/img/photo.jpg?w=64')).response.headers.get('x-cache')).toBe('HIT')
+    await cache.purge({ bucket: 'img', prefix: 'photo.jpg' })
+    expect((await image('/img/photo.jpg?w=64')).response.headers.get('x-cache')).toBe('MISS')
+  })
+
   it('fmt=auto picks from Accept, answers Vary: Accept, and caches per chosen format', async () => {
     const avif = await image('/img/photo.jpg?w=100&fmt=auto', { Accept: 'image/avif,image/webp,*/*' })
     expect(avif.response.headers.get('content-type')).toBe('image/avif')
