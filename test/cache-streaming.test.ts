@@ -195,3 +195,26 @@ describe('the store behind the fill', () => {
     expect(sets).toEqual(['cdn/dir/obj.bin:5000'])
   })
 })
+
+describe('hits share the stored bytes', () => {
+  it("every hit hands the runtime's bytesResponse the stored bytes themselves, never a copy", async () => {
+    origin.put('obj.bin', { body: bytes(5000), headers: { etag: '"e"' } })
+    expect(await status()).toBe('MISS')
+    const given: Array<{ bytes: Uint8Array | null; status: number | undefined }> = []
+    const context = {
+      ...work.context,
+      bytesResponse: (body: Uint8Array | null, init: ResponseInit) => {
+        given.push({ bytes: body, status: init.status })
+        return new Response(body?.slice() ?? null, init)
+      },
+    }
+    for (const init of [{}, {}, { method: 'HEAD' }, { headers: { 'if-none-match': '"e"' } }]) {
+      const response = await handler(new Request('http://proxy.test/cdn/obj.bin', init), context)
+      expect(response.headers.get('x-cache')).toBe('HIT')
+      await response.arrayBuffer()
+    }
+    expect(given.map((g) => [g.bytes?.byteLength ?? null, g.status])).toEqual([[5000, 200], [5000, 200], [null, 200], [null, 304]])
+    expect(given[0]!.bytes).toBe(given[1]!.bytes)
+    expect(given[0]!.bytes).toEqual(bytes(5000))
+  })
+})

@@ -309,6 +309,48 @@ describe('the Node adapter: responses', () => {
     expect(cloneAborted).toBe(true)
   })
 
+  it('a Request made from the request copies it, and follows the client too', async () => {
+    let entered!: () => void
+    const handlerEntered = new Promise<void>((resolve) => (entered = resolve))
+    let seen: { url: string; method: string; header: string | null; instance: boolean } | undefined
+    let copyAborted = false
+    const url = await start(async (request) => {
+      const copy = new Request(request, { redirect: 'manual' })
+      seen = { url: copy.url, method: copy.method, header: copy.headers.get('x-test'), instance: request instanceof Request }
+      entered()
+      await new Promise((resolve) => copy.signal.addEventListener('abort', resolve))
+      copyAborted = true
+      return new Response(null, { status: 204 })
+    })
+    const req = http.get(`${url}/a?b=1`, { headers: { 'x-test': 'v' } })
+    req.on('error', () => {})
+    await handlerEntered
+    expect(seen).toEqual({ url: `${url}/a?b=1`, method: 'GET', header: 'v', instance: true })
+    req.destroy()
+    await waitFor(() => copyAborted)
+    expect(copyAborted).toBe(true)
+  })
+
+  it('a GET request answers every Request member, and fetch() accepts it', async () => {
+    let seen: Record<string, unknown> | undefined
+    const url = await start(async (request) => {
+      if (new URL(request.url).pathname === '/echo') return new Response(request.headers.get('x-test'))
+      const echoed = await fetch(new Request(request.url.replace(/\/[^/]*$/, '/echo'), request))
+      seen = {
+        cache: request.cache,
+        redirect: request.redirect,
+        bodyUsed: request.bodyUsed,
+        body: request.body,
+        text: await request.text(),
+        tag: Object.prototype.toString.call(request),
+        echoed: await echoed.text(),
+      }
+      return new Response('ok')
+    })
+    expect(await (await fetch(`${url}/x`, { headers: { 'x-test': 'v' } })).text()).toBe('ok')
+    expect(seen).toEqual({ cache: 'default', redirect: 'follow', bodyUsed: false, body: null, text: '', tag: '[object Request]', echoed: 'v' })
+  })
+
   it('a body that fails mid-way aborts the transfer (never a clean truncated response)', async () => {
     const error = vi.spyOn(console, 'error').mockImplementation(() => {})
     for (const headers of [{ 'Content-Length': String(1024 * 10) }, undefined]) {
@@ -377,6 +419,93 @@ describe('the Node adapter: responses', () => {
     expect((await response.json()).error.code).toBe('InternalError')
     await waitFor(() => state.cancelled)
     expect(state.cancelled).toBe(true)
+  })
+})
+
+describe('the Node adapter: responses over bytes in memory (context.bytesResponse)', () => {
+  const pattern = (size: number) => Uint8Array.from({ length: size }, (_, i) => (i * 31 + (i >> 12)) & 255)
+
+  it('is a Response whose body readers get copies: the bytes it was given are never altered', async () => {
+    let bytesResponse!: NonNullable<HandlerContext['bytesResponse']>
+    const url = await start(async (_request, context) => {
+      bytesResponse = context!.bytesResponse!
+      return new Response(null, { status: 204 })
+    })
+    await fetch(url)
+    const bytes = pattern(1000)
+    const response = bytesResponse(bytes, { status: 203, headers: { 'x-a': '1' } })
+    expect(response).toBeInstanceOf(Response)
+    expect([response.status, response.ok, response.headers.get('x-a'), response.bodyUsed]).toEqual([203, true, '1', false])
+    const clone = response.clone()
+    const read = new Uint8Array(await response.arrayBuffer())
+    read.fill(0)
+    const streamed = await clone.body!.getReader().read()
+    streamed.value!.fill(0)
+    expect(bytes).toEqual(pattern(1000))
+    expect(response.bodyUsed).toBe(true)
+  })
+
+  it('writes the bytes themselves (no copy), at most 256 KB at a time, the next only once the socket took the last', async () => {
+    const total = 8 * MB
+    const bytes = pattern(total)
+    const url = await start(async (_request, context) => context!.bytesResponse!(bytes, { headers: { 'content-length': String(total) } }))
+    const pieces: { size: number; shared: boolean }[] = []
+    let waitingForDrain = false
+    let waitedForDrain = false
+    let writesWhileWaiting = 0
+    const original = { write: http.ServerResponse.prototype.write, end: http.ServerResponse.prototype.end }
+    const record = (response: http.ServerResponse, chunk: unknown) => {
+      if (!(chunk instanceof Uint8Array)) return
+      if (pieces.length === 0) response.on('drain', () => (waitingForDrain = false))
+      if (waitingForDrain) writesWhileWaiting++
+      pieces.push({ size: chunk.byteLength, shared: chunk.buffer === bytes.buffer })
+    }
+    vi.spyOn(http.ServerResponse.prototype, 'write').mockImplementation(function (this: http.ServerResponse, chunk: unknown, ...rest: unknown[]) {
+      record(this, chunk)
+      const ok = (original.write as (...a: unknown[]) => boolean).call(this, chunk, ...rest)
+      if (!ok) waitingForDrain = waitedForDrain = true
+      return ok
+    })
+    vi.spyOn(http.ServerResponse.prototype, 'end').mockImplementation(function (this: http.ServerResponse, chunk?: unknown, ...rest: unknown[]) {
+      record(this, chunk)
+      return (original.end as (...a: unknown[]) => http.ServerResponse).call(this, chunk, ...rest)
+    })
+    const received: Buffer[] = []
+    await new Promise<void>((resolve, reject) => {
+      http.get(url, (response) => {
+        response.once('data', (chunk: Buffer) => {
+          received.push(chunk)
+          // The client stops reading until the server had to wait for the socket.
+          response.pause()
+          void waitFor(() => waitingForDrain, 10_000).then(() => {
+            response.on('data', (more: Buffer) => received.push(more))
+            response.resume()
+          })
+        })
+        response.on('end', resolve)
+        response.on('error', reject)
+      })
+    })
+    expect(Buffer.compare(Buffer.concat(received), Buffer.from(bytes))).toBe(0)
+    expect(waitedForDrain).toBe(true)
+    expect(writesWhileWaiting).toBe(0)
+    expect(pieces.reduce((sum, piece) => sum + piece.size, 0)).toBe(total)
+    expect(pieces.every((piece) => piece.size <= 256 * 1024 && piece.shared)).toBe(true)
+  })
+
+  it('HEAD and 304: headers only', async () => {
+    const url = await start(async (request, context) =>
+      context!.bytesResponse!(request.headers.has('if-none-match') ? null : pattern(100), {
+        status: request.headers.has('if-none-match') ? 304 : 200,
+        headers: { 'content-length': '100', etag: '"e"' },
+      }),
+    )
+    const head = await fetch(url, { method: 'HEAD' })
+    expect([head.status, head.headers.get('content-length'), await head.text()]).toEqual([200, '100', ''])
+    const notModified = await fetch(url, { headers: { 'if-none-match': '"e"' } })
+    expect([notModified.status, notModified.headers.get('etag'), await notModified.text()]).toEqual([304, '"e"', ''])
+    const full = await fetch(url)
+    expect(new Uint8Array(await full.arrayBuffer())).toEqual(pattern(100))
   })
 })
 

@@ -12,6 +12,8 @@ import type { AddressInfo } from 'node:net'
 import type { FetchHandler, HandlerContext } from '../context.js'
 import { consoleLogger, type Logger } from '../logging/logger.js'
 import { backgroundTasks, type BackgroundTasks } from './background.js'
+import { bytesOf, bytesResponse } from './node/bytes-response.js'
+import { abortNodeRequest, createNodeRequest, requestUrl } from './node/request.js'
 import { nodeFetch } from '../s3/transports/node-http.js'
 
 export { nodeFetch } from '../s3/transports/node-http.js'
@@ -107,11 +109,11 @@ function createListener(handler: FetchHandler, tracker: Tracker): NodeListener {
 
   return function yatagarasuNodeListener(req, res) {
     tracker.inFlight++
-    let request: NodeRequest | undefined
+    let request: Request | undefined
     res.once('close', () => {
       // 'close' before the last byte was flushed: the client went away (or we broke
       // the socket). Aborting the signal is what cancels the S3 request.
-      if (!res.writableFinished && request) NodeRequest.abort(request)
+      if (!res.writableFinished && request) abortNodeRequest(request)
       if (--tracker.inFlight === 0 && tracker.onIdle) tracker.onIdle()
     })
 
@@ -128,12 +130,12 @@ function createListener(handler: FetchHandler, tracker: Tracker): NodeListener {
       return
     }
     try {
-      request = toRequest(req, target)
+      request = createNodeRequest(req, requestUrl(req, target))
     } catch {
       sendError(res, 400, 'BadRequest', 'Malformed request')
       return
     }
-    const context: HandlerContext = { clientIp: req.socket.remoteAddress, waitUntil, originFetch: nodeFetch, rawPath: target }
+    const context: HandlerContext = { clientIp: req.socket.remoteAddress, waitUntil, originFetch: nodeFetch, rawPath: target, bytesResponse }
     let pending: Promise<Response>
     try {
       pending = handler(request, context)
@@ -222,120 +224,12 @@ async function shutdown(server: http.Server, tracker: Tracker): Promise<void> {
   await closed
 }
 
-// --- Request ---------------------------------------------------------------
-
-/** A Host value that cannot move the path: a name, IPv4 or bracketed IPv6, and an optional port. */
-const HOST = /^(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._-]+)(?::\d{1,5})?$/
-
-/**
- * A Request whose `signal` is made on first read and aborted when the client leaves.
- * Handing a signal to `new Request` costs ~20 µs per request on Node 20 (an AbortSignal
- * is expensive to create, and undici follows the given one with a second signal and a
- * listener); a cache hit never reads it, a pass-through reads it once.
- */
-class NodeRequest extends Request {
-  #controller: AbortController | undefined
-  #aborted = false
-
-  static abort(request: NodeRequest): void {
-    request.#aborted = true
-    request.#controller?.abort()
-  }
-
-  override get signal(): AbortSignal {
-    if (this.#controller === undefined) {
-      this.#controller = new AbortController()
-      if (this.#aborted) this.#controller.abort()
-    }
-    return this.#controller.signal
-  }
-
-  // undici's clone copies its own internal signal, which is never aborted here.
-  override clone(): Request {
-    return new Request(super.clone(), { signal: this.signal })
-  }
-}
-
-function toRequest(req: IncomingMessage, target: string): NodeRequest {
-  const method = req.method ?? 'GET'
-  // One pass over the raw headers: keeps repeats, skips HTTP/2 pseudo-headers, finds Host.
-  const headers = new Headers()
-  const raw = req.rawHeaders
-  let host: string | undefined
-  for (let i = 0; i < raw.length; i += 2) {
-    const name = raw[i]!
-    if (name.charCodeAt(0) === 58 /* ':' */) continue
-    const value = raw[i + 1]!
-    headers.append(name, value)
-    if (name.length === 4 && host === undefined && name.toLowerCase() === 'host') host = value
-  }
-  // A Host like `x/a/%2E%2E/b?` would otherwise become part of the URL's path.
-  if (host === undefined || !HOST.test(host)) host = socketHost(req)
-  const protocol = (req.socket as { encrypted?: boolean }).encrypted ? 'https' : 'http'
-  const url = `${protocol}://${host}${target}`
-  if (method === 'GET' || method === 'HEAD' || !hasBody(req)) return new NodeRequest(url, { method, headers })
-  return new NodeRequest(url, { method, headers, body: requestBody(req), duplex: 'half' } as RequestInit)
-}
-
-function socketHost({ socket }: IncomingMessage): string {
-  const address = socket.localAddress ?? 'localhost'
-  return `${address.includes(':') ? `[${address}]` : address}:${socket.localPort ?? 80}`
-}
-
-function hasBody(req: IncomingMessage): boolean {
-  const length = req.headers['content-length']
-  return req.headers['transfer-encoding'] !== undefined || (length !== undefined && length !== '0')
-}
-
-/**
- * The request body as a web stream that reads nothing until the handler reads it.
- * A body nobody reads is left to Node, which discards it so the connection can be
- * reused (`Readable.toWeb` would start reading at once and stall the connection).
- */
-function requestBody(req: IncomingMessage): ReadableStream<Uint8Array> {
-  let controller!: ReadableStreamDefaultController<Uint8Array>
-  let listening = false
-  const onData = (chunk: Buffer) => {
-    controller.enqueue(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength))
-    if ((controller.desiredSize ?? 0) <= 0) req.pause()
-  }
-  const onEnd = () => {
-    detach()
-    controller.close()
-  }
-  const onError = (error: Error) => {
-    detach()
-    controller.error(error)
-  }
-  const onClose = () => onError(new Error('The request body was aborted'))
-  const detach = () => {
-    req.off('data', onData).off('end', onEnd).off('error', onError).off('close', onClose)
-  }
-  return new ReadableStream<Uint8Array>(
-    {
-      start(c) {
-        controller = c
-      },
-      pull() {
-        if (!listening) {
-          listening = true
-          req.on('data', onData).once('end', onEnd).once('error', onError).once('close', onClose)
-        }
-        req.resume()
-      },
-      cancel() {
-        detach()
-        req.resume() // discard the rest; the response can still be sent
-      },
-    },
-    { highWaterMark: 0 },
-  )
-}
-
 // --- Response --------------------------------------------------------------
 
 async function sendResponse(req: IncomingMessage, res: ServerResponse, response: Response, tracker: Tracker): Promise<void> {
-  const body = response.body
+  // A cache hit's bytes are written as they are; any other body is read from its stream.
+  const bytes = bytesOf(response)
+  const body = bytes === undefined ? response.body : null
   if (res.destroyed) {
     // The client left while the handler worked.
     body?.cancel().catch(noop)
@@ -352,9 +246,11 @@ async function sendResponse(req: IncomingMessage, res: ServerResponse, response:
   }
   // Node discards the body of HEAD, 204 and 304 responses and its write() then always
   // returns true: pumping one would never wait. Never read it.
-  if (body === null || req.method === 'HEAD' || response.status === 204 || response.status === 304) {
-    res.end()
+  const nullBody = req.method === 'HEAD' || response.status === 204 || response.status === 304
+  if (nullBody || body === null) {
     body?.cancel().catch(noop)
+    if (!nullBody && bytes) return writeBytes(res, bytes)
+    res.end()
     return
   }
   const reader = body.getReader()
@@ -393,6 +289,29 @@ function isLastOnSocket(req: IncomingMessage, tracker: Tracker): boolean {
   const served = (limit.served.get(req.socket) ?? 0) + 1
   limit.served.set(req.socket, served)
   return served >= limit.max
+}
+
+/**
+ * The largest piece of a cached body handed to the socket at once. A body up to this size
+ * is written in one go, with the headers (what the node:http floor does); a larger one
+ * piece by piece, the next only once the socket took the last (backpressure). The pieces
+ * are views of the cached bytes, never copies: a client that stops reading pins no memory
+ * of its own beyond the kernel's socket buffers.
+ */
+const HIT_CHUNK = 256 * 1024
+
+async function writeBytes(res: ServerResponse, bytes: Uint8Array): Promise<void> {
+  if (bytes.byteLength <= HIT_CHUNK) {
+    res.end(bytes)
+    return
+  }
+  for (let offset = 0; offset < bytes.byteLength && !res.destroyed; ) {
+    const end = Math.min(offset + HIT_CHUNK, bytes.byteLength)
+    const piece = bytes.subarray(offset, end)
+    offset = end
+    if (offset === bytes.byteLength) res.end(piece)
+    else if (!res.write(piece)) await drained(res)
+  }
 }
 
 /** Resolves on 'drain', or on 'close' when the client leaves instead. */

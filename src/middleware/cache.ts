@@ -83,7 +83,7 @@ export function cache(config: YatagarasuConfig | ResolvedConfig, options: CacheO
       }
       headers.set('age', age)
       headers.set('x-cache', 'HIT')
-      return new Response(null, { status: 304, headers })
+      return ctx.bytesResponse(null, { status: 304, headers })
     }
     for (const name in entry.headers) headers.set(name, entry.headers[name]!)
     headers.set('content-length', String(streamed ? entry.size : entry.body.byteLength))
@@ -92,10 +92,11 @@ export function cache(config: YatagarasuConfig | ResolvedConfig, options: CacheO
     headers.set('x-cache', 'HIT')
     if (ctx.method === 'HEAD') {
       if (streamed) void entry.body.cancel().catch(() => {})
-      return new Response(null, { status: 200, headers })
+      return ctx.bytesResponse(null, { status: 200, headers })
     }
-    // `new Response(bytes)` copies them: the cached body can't be altered by a consumer.
-    return new Response(entry.body as Uint8Array<ArrayBuffer> | ReadableStream<Uint8Array>, { status: 200, headers })
+    if (streamed) return new Response(entry.body, { status: 200, headers })
+    // Shared with the store, never copied per response: bytesResponse keeps them from being altered.
+    return ctx.bytesResponse(entry.body, { status: 200, headers })
   }
 
   async function lookup(ctx: RequestContext, next: Next, bucket: BucketCache, key: string): Promise<Response> {
