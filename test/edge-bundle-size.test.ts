@@ -24,7 +24,7 @@ import { createRouteHandlers } from 'yatagarasu/vercel'
 /** Everything the core entry exports. */
 const WHOLE_ENTRY = `import * as yatagarasu from 'yatagarasu'; (globalThis as any).yatagarasu = yatagarasu`
 
-const ALLOWED_SOURCES = new Set(['yatagarasu', 'aws4fetch', 'jose', 'valibot', 'quick-lru', 'yaml', 'entry'])
+const ALLOWED_SOURCES = new Set(['yatagarasu', '@noble/hashes', 'jose', 'valibot', 'quick-lru', 'yaml', 'entry'])
 
 interface Measured {
   minified: number

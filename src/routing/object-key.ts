@@ -59,13 +59,14 @@ function isDotSegment(part: string): boolean {
 /**
  * Encodes a key for an S3 URL path, segment by segment, the way SigV4 canonicalises
  * it (RFC 3986 unreserved characters kept, everything else `%XX` of its UTF-8 bytes,
- * `/` kept). `+` must become `%2B`: S3 and aws4fetch read a literal `+` as a space.
+ * `/` kept). `+` must become `%2B`: S3 reads a literal `+` in a path as a space.
  */
 export function encodeKey(key: string): string {
   return key.split('/').map(encodeSegment).join('/')
 }
 
-function encodeSegment(segment: string): string {
+/** One path segment, strictly RFC 3986-encoded (`encodeURIComponent` plus `!'()*`). */
+export function encodeSegment(segment: string): string {
   return encodeURIComponent(segment).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`)
 }
 

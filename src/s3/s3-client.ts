@@ -1,8 +1,7 @@
-import { AwsV4Signer } from 'aws4fetch'
 import type { ResolvedS3Connection } from '../config/types.js'
 import { BadGatewayError, ClientClosedRequestError, GatewayTimeoutError } from '../errors.js'
 import { objectUrl, objectUrlBase } from './object-url.js'
-import { hmacSha256, sha256 } from './sha256.js'
+import { createS3Signer } from './sigv4.js'
 
 export type FetchFunction = (input: string, init: RequestInit) => Promise<Response>
 
@@ -28,32 +27,17 @@ export interface S3Client {
 }
 
 export function createS3Client(config: ResolvedS3Connection): S3Client {
-  // aws4fetch's signer only (its AwsClient, with retries, is never used: a proxy must
-  // never re-send a request whose body may already be streaming to a client). The
-  // day's signing key is derived once (`signingKeys`).
+  // Signed here, sent once: a proxy must never re-send a request whose body may already
+  // be streaming to a client (retries across replicas are the target pool's decision).
   const urlBase = objectUrlBase(config)
-  const keys = signingKeys(config.secretKey, config.region)
-
-  async function sign(request: ObjectRequest): Promise<{ url: string; headers: Headers }> {
-    const signer = new S3Signer(keys, {
-      method: request.method,
-      url: objectUrl(urlBase, request.key),
-      headers: request.headers,
-      accessKeyId: config.accessKey,
-      secretAccessKey: config.secretKey,
-      ...(config.sessionToken !== undefined && { sessionToken: config.sessionToken }),
-      service: 's3',
-      region: config.region,
-    })
-    const signed = await signer.sign()
-    return { url: signed.url.toString(), headers: signed.headers }
-  }
+  const sign = createS3Signer(config)
 
   return {
     config,
     async send(request, fetchImpl) {
       if (request.signal.aborted) throw new ClientClosedRequestError('The client closed the request')
-      const { url, headers } = await sign(request)
+      const url = new URL(objectUrl(urlBase, request.key))
+      const headers = sign(request.method, url, request.headers)
       const controller = new AbortController()
       const onClientAbort = () => controller.abort()
       request.signal.addEventListener('abort', onClientAbort, { once: true })
@@ -69,7 +53,7 @@ export function createS3Client(config: ResolvedS3Connection): S3Client {
         // fetch always decodes: the Node adapter supplies `nodeFetch` instead.
         headers.set('accept-encoding', 'identity')
         const init = { method: request.method, headers, signal: controller.signal, redirect: 'manual', decompress: false }
-        return await fetchImpl(url, init as RequestInit)
+        return await fetchImpl(url.href, init as RequestInit)
       } catch (error) {
         request.signal.removeEventListener('abort', onClientAbort)
         if (timedOut) throw new GatewayTimeoutError('The storage backend did not respond in time', { cause: error })
@@ -80,56 +64,4 @@ export function createS3Client(config: ResolvedS3Connection): S3Client {
       }
     },
   }
-}
-
-const encoder = new TextEncoder()
-
-/**
- * The day's SigV4 signing key (AWS SigV4, "Calculate the signature"), derived once
- * per UTC day. Signing itself is synchronous (./sha256.ts): Web Crypto's asynchronous
- * calls cost a thread-pool round trip each on Node, which was most of the latency the
- * proxy added to a pass-through request.
- */
-interface SigningKeys {
-  forDate(yyyymmdd: string): Uint8Array
-}
-
-function signingKeys(secretKey: string, region: string): SigningKeys {
-  let slot: { date: string; key: Uint8Array } | undefined
-  return {
-    forDate(date) {
-      if (slot?.date !== date) {
-        let key: Uint8Array = encoder.encode(`AWS4${secretKey}`)
-        for (const part of [date, region, 's3', 'aws4_request']) key = hmacSha256(key, encoder.encode(part))
-        slot = { date, key }
-      }
-      return slot.key
-    },
-  }
-}
-
-/** aws4fetch's signer (canonical request, headers, encoding), with its two digests computed synchronously from the day key. */
-class S3Signer extends AwsV4Signer {
-  readonly #keys: SigningKeys
-
-  constructor(keys: SigningKeys, init: ConstructorParameters<typeof AwsV4Signer>[0]) {
-    super(init)
-    this.#keys = keys
-  }
-
-  override async stringToSign(): Promise<string> {
-    const canonicalRequestHash = toHex(sha256(encoder.encode(await this.canonicalString())))
-    return ['AWS4-HMAC-SHA256', this.datetime, this.credentialString, canonicalRequestHash].join('\n')
-  }
-
-  override async signature(): Promise<string> {
-    const key = this.#keys.forDate(this.datetime.slice(0, 8))
-    return toHex(hmacSha256(key, encoder.encode(await this.stringToSign())))
-  }
-}
-
-function toHex(bytes: Uint8Array): string {
-  let out = ''
-  for (const byte of bytes) out += (byte < 16 ? '0' : '') + byte.toString(16)
-  return out
 }

@@ -5,10 +5,10 @@
  * 404 is a configuration problem the proxy reports per request, not a reason to take
  * the whole instance out of rotation. A bucket is ready when one of its targets is.
  */
-import { AwsV4Signer } from 'aws4fetch'
 import type { ResolvedBucket, ResolvedS3Target } from '../config/types.js'
 import type { FetchFunction } from '../s3/s3-client.js'
 import { objectUrlBase } from '../s3/object-url.js'
+import { createS3Signer } from '../s3/sigv4.js'
 
 export interface ReadinessOptions {
   /** Per probe. Default 2000. */
@@ -40,21 +40,17 @@ export function createReadiness(buckets: readonly ResolvedBucket[], options: Rea
   const now = options.now ?? (() => performance.now())
   let last: { at: number; report: Promise<ReadinessReport> } | undefined
 
+  // Each target's URL and signer, made once: the same SigV4 signing as every object request.
+  const targets = new Map(
+    buckets.flatMap((bucket) => bucket.s3.targets).map((target) => [target, { url: new URL(objectUrlBase(target)), sign: createS3Signer(target) }]),
+  )
+
   async function probe(target: ResolvedS3Target): Promise<string | undefined> {
-    const url = objectUrlBase(target)
+    const { url, sign } = targets.get(target)!
     try {
-      const signed = await new AwsV4Signer({
+      const response = await options.fetch(url.href, {
         method: 'HEAD',
-        url,
-        accessKeyId: target.accessKey,
-        secretAccessKey: target.secretKey,
-        ...(target.sessionToken !== undefined && { sessionToken: target.sessionToken }),
-        service: 's3',
-        region: target.region,
-      }).sign()
-      const response = await options.fetch(signed.url.toString(), {
-        method: 'HEAD',
-        headers: signed.headers,
+        headers: sign('HEAD', url),
         signal: AbortSignal.timeout(timeoutMs),
         redirect: 'manual',
       })
