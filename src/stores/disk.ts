@@ -35,6 +35,9 @@ export interface DiskStoreOptions {
 
 /** A {@link CacheStore} on disk, with its figures for monitoring. */
 export interface DiskStore extends CacheStore {
+  getStream(key: string): Promise<StreamedCacheEntry | undefined>
+  setStream(key: string, meta: CacheEntryMeta, body: ReadableStream<Uint8Array>): Promise<void>
+  deletePrefix(prefix: string): Promise<number>
   /** Resolves once the entries already on disk are known (every call waits for it); rejects when the directory is unusable. */
   readonly ready: Promise<void>
   /** Bytes of bodies held. */
