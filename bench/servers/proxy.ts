@@ -7,7 +7,9 @@
  * - `hono`: `@hono/node-server`'s `serve`, as its README shows (it replaces the global
  *   `Request`/`Response` with its lighter ones, its default);
  * - `srvx`: srvx's `serve`, with the global `Response` set to its `FastResponse` (what
- *   its docs advise for speed; srvx itself leaves globals alone).
+ *   its docs advise for speed; srvx itself leaves globals alone);
+ * - `hono-plain`, `srvx-plain` (experiments only): the same without touching globals
+ *   (`overrideGlobalObjects: false`; the global `Response` kept), as a library must.
  * The references get the same S3 transport (`nodeFetch`) through the handler's options,
  * so only the bridge differs. On Bun it is served by `Bun.serve`. Prints `{"ready": url}`.
  */
@@ -38,15 +40,18 @@ if (typeof Bun !== 'undefined') {
 } else {
   const { nodeFetch } = await import('../../src/adapters/node.js')
   const handler = createYatagarasu(config, { logger: silentLogger, fetch: nodeFetch })
-  if (bridge === 'hono') {
+  if (bridge === 'hono' || bridge === 'hono-plain') {
     const { serve } = await import('@hono/node-server')
+    const overrideGlobalObjects = bridge === 'hono'
     url = await new Promise<string>((resolve) => {
-      const server = serve({ fetch: (request: Request) => handler(request), hostname: '127.0.0.1', port: 0 }, (info) => resolve(`http://127.0.0.1:${info.port}`))
+      const server = serve({ fetch: (request: Request) => handler(request), hostname: '127.0.0.1', port: 0, overrideGlobalObjects }, (info) =>
+        resolve(`http://127.0.0.1:${info.port}`),
+      )
       ;(server as unknown as { keepAliveTimeout: number }).keepAliveTimeout = 60_000
     })
-  } else if (bridge === 'srvx') {
+  } else if (bridge === 'srvx' || bridge === 'srvx-plain') {
     const { serve, FastResponse } = await import('srvx')
-    globalThis.Response = FastResponse as unknown as typeof Response
+    if (bridge === 'srvx') globalThis.Response = FastResponse as unknown as typeof Response
     const server = serve({ fetch: (request: Request) => handler(request), hostname: '127.0.0.1', port: 0, silent: true })
     await server.ready()
     ;(server.node!.server as unknown as { keepAliveTimeout: number }).keepAliveTimeout = 60_000

@@ -14,8 +14,8 @@
  * another request's state from symbol-keyed fields (undici 6, in Node 20 and 22): those
  * fields are forwarded too, so `new Request(request, init)` copies method, URL, headers
  * and body, and its signal follows the client. Where that does not hold (the check below
- * fails, e.g. an undici that keeps its state in private fields), the request is built
- * eagerly, as a subclass of undici's, with the same behaviour.
+ * fails, e.g. an undici that keeps its state in private fields), undici's request is
+ * built at once, with the same behaviour.
  */
 import type { IncomingMessage } from 'node:http'
 import { forwardMembers, forwardStateFields } from './forward-members.js'
@@ -59,19 +59,31 @@ function socketHost({ socket }: IncomingMessage): string {
  * The Request for `req`. GET and HEAD requests (everything a proxy of reads serves) are
  * lazy; other methods are undici's at once, so a method undici refuses (`TRACE`) or a
  * body is handled as undici handles it. Throws when undici refuses the request (answer 400).
+ * Either way its signal, and that of `request.clone()` and `new Request(request)`, is
+ * aborted when the client leaves before the response is complete.
  */
 export function createNodeRequest(req: IncomingMessage, url: string): Request {
   const method = req.method ?? 'GET'
-  if (LAZY && (method === 'GET' || method === 'HEAD')) return new NodeRequest(req, url) as unknown as Request
-  const headers = headersOf(req)
-  if (method === 'GET' || method === 'HEAD' || !hasBody(req)) return new EagerNodeRequest(url, { method, headers })
-  return new EagerNodeRequest(url, { method, headers, body: requestBody(req), duplex: 'half' } as RequestInit)
+  const bodyless = method === 'GET' || method === 'HEAD'
+  if (LAZY && bodyless) return new NodeRequest(req, url) as unknown as Request
+  const controller = new AbortController()
+  const init: RequestInit & { duplex?: 'half' } = { method, headers: headersOf(req), signal: controller.signal }
+  if (!bodyless && hasBody(req)) {
+    init.body = requestBody(req)
+    init.duplex = 'half'
+  }
+  const request = new NativeRequest(url, init)
+  clientSignals.set(request, controller)
+  return request
 }
+
+/** What aborts an eager request's signal (undici's own follows the one given to it). */
+const clientSignals = new WeakMap<Request, AbortController>()
 
 /** The client left before the response was complete: aborts the request's signal, which cancels the S3 request. */
 export function abortNodeRequest(request: Request): void {
-  if (request instanceof EagerNodeRequest) EagerNodeRequest.abort(request)
-  else NodeRequest.abort(request as unknown as NodeRequest)
+  if (request instanceof NodeRequest) NodeRequest.abort(request)
+  else clientSignals.get(request)?.abort()
 }
 
 /** Every header as received, repeats joined (`a, b`); HTTP/2 pseudo-headers left out. */
@@ -83,33 +95,6 @@ function headersOf(req: IncomingMessage): Headers {
     if (name.charCodeAt(0) !== 58 /* ':' */) headers.append(name, raw[i + 1]!)
   }
   return headers
-}
-
-/**
- * undici's Request with the lazy, client-following `signal` of {@link NodeRequest}: for
- * requests with a body, and where lazy requests are not possible.
- */
-class EagerNodeRequest extends NativeRequest {
-  #controller: AbortController | undefined
-  #aborted = false
-
-  static abort(request: EagerNodeRequest): void {
-    request.#aborted = true
-    request.#controller?.abort()
-  }
-
-  override get signal(): AbortSignal {
-    if (this.#controller === undefined) {
-      this.#controller = new AbortController()
-      if (this.#aborted) this.#controller.abort()
-    }
-    return this.#controller.signal
-  }
-
-  // undici's clone copies its own internal signal, which is never aborted here.
-  override clone(): Request {
-    return new NativeRequest(super.clone(), { signal: this.signal })
-  }
 }
 
 class NodeRequest {
