@@ -1,10 +1,83 @@
 import { defineConfig } from 'vitest/config'
 
+/**
+ * Four projects (`vitest run --project NAME`); `npm test` runs them all:
+ * - unit: everything in-process, no servers, no child processes (test/support/unit-guard.ts
+ *   enforces it) and no build: `npm run test:unit`, the inner loop.
+ * - fuzz: property-based fuzzing, in-process too, but a minute or more of CPU.
+ * - integration: real HTTP servers, the S3 harness (s3rver), redis-server, the built CLI and
+ *   demo, package installs.
+ * - conformance: the same scenarios on every runtime (Node, Bun, Deno, workerd, edge-runtime,
+ *   Next.js) and the examples.
+ * Both of the last two build dist/ once in their global setup (when a source changed), and
+ * integration makes sure redis-server is there (test/support/provision-redis.ts).
+ */
+const CONFORMANCE = ['test/conformance-*.test.ts', 'test/examples-run.test.ts']
+
+/** Property-based fuzzing: in-process like unit tests, but tens of thousands of runs each. */
+const FUZZ = ['test/fuzz-*.test.ts']
+
+const INTEGRATION = [
+  'test/abuse-limits.test.ts',
+  'test/abuse-rate-limit.test.ts',
+  'test/cache-redis-store.test.ts',
+  'test/cache-s3-integration.test.ts',
+  'test/cache-tiered-store.test.ts',
+  'test/cache-web-cache-store.test.ts',
+  'test/demo-local-s3.test.ts',
+  'test/demo-npm-start.test.ts',
+  'test/deployment.test.ts',
+  'test/edge-bundle-size.test.ts',
+  'test/jwt-auth-jwks.test.ts',
+  'test/jwt-auth-never-reaches-s3.test.ts',
+  'test/load.test.ts',
+  'test/node-adapter.test.ts',
+  'test/node-fetch.test.ts',
+  'test/package-installs.test.ts',
+  'test/reliability-replicas.test.ts',
+  'test/reliability-retries-and-breaker.test.ts',
+  'test/reliability-timeouts.test.ts',
+  'test/s3-proxy-integration.test.ts',
+  'test/server-cli.test.ts',
+  'test/server-limits.test.ts',
+  'test/test-s3-harness.test.ts',
+]
+
 export default defineConfig({
   test: {
-    include: ['test/**/*.test.ts'],
     testTimeout: 30_000,
     hookTimeout: 30_000,
-    benchmark: { include: ['bench/**/*.bench.ts'] },
+    projects: [
+      {
+        extends: true,
+        test: {
+          name: 'unit',
+          include: ['test/**/*.test.ts'],
+          exclude: [...INTEGRATION, ...CONFORMANCE, ...FUZZ],
+          setupFiles: ['test/support/unit-guard.ts'],
+          benchmark: { include: ['bench/**/*.bench.ts'] },
+        },
+      },
+      {
+        extends: true,
+        test: { name: 'fuzz', include: FUZZ, setupFiles: ['test/support/unit-guard.ts'] },
+      },
+      {
+        extends: true,
+        test: {
+          name: 'integration',
+          include: INTEGRATION,
+          globalSetup: ['test/support/setup-build.ts', 'test/support/setup-redis.ts'],
+        },
+      },
+      {
+        extends: true,
+        test: {
+          name: 'conformance',
+          include: CONFORMANCE,
+          globalSetup: ['test/support/setup-build.ts'],
+        },
+      },
+    ],
   },
 })

@@ -13,12 +13,11 @@
  *                          127.0.0.1:9000 (PORT=... for another port; any free port when
  *                          9000 is taken and no PORT was asked for).
  */
-import { spawnSync } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
-import { existsSync, readdirSync, statSync } from 'node:fs'
 import http from 'node:http'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { buildIfNeeded as buildDist } from '../scripts/build-if-needed.mjs'
 import { startLocalS3 } from './local-s3.mjs'
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..')
@@ -203,17 +202,10 @@ function exitWithParent() {
 function buildIfNeeded() {
   // Tests run the demo next to others that use dist/: it must not be rebuilt under them.
   if (process.env.YATAGARASU_DEMO_SKIP_BUILD === '1') return
-  const outputs = ['index.js', 'node.js', 'server.js', 'cli.js'].map((f) => join(root, 'dist', f))
-  const built = outputs.every(existsSync) ? Math.min(...outputs.map((f) => statSync(f).mtimeMs)) : 0
-  const inputs = [join(root, 'package.json'), join(root, 'tsup.config.ts'), ...files(join(root, 'src'))]
-  if (built > 0 && inputs.every((f) => statSync(f).mtimeMs <= built)) return
-  console.log('Building (tsup)...')
-  const result = spawnSync(join(root, 'node_modules/.bin/tsup'), ['--silent'], { cwd: root, stdio: 'inherit' })
-  if (result.status !== 0) process.exit(result.status ?? 1)
-}
-
-function files(dir) {
-  return readdirSync(dir, { withFileTypes: true }).flatMap((entry) =>
-    entry.isDirectory() ? files(join(dir, entry.name)) : [join(dir, entry.name)],
-  )
+  try {
+    buildDist(root)
+  } catch (error) {
+    console.error(error.message)
+    process.exit(1)
+  }
 }

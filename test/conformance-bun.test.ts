@@ -1,7 +1,7 @@
 /**
  * The conformance scenarios on the real `bun` (from the `bun` npm package), through
  * `yatagarasu/bun` and through a plain `Bun.serve({ fetch: handler })`. Runs the built
- * package (`npm run build` first, as `npm test` does).
+ * package (built once by the test run's global setup).
  */
 import { fileURLToPath } from 'node:url'
 import { describeServerAdapter } from './conformance/server-adapter.js'

@@ -1,7 +1,7 @@
 /**
  * The conformance scenarios on the real `deno` (from the `deno` npm package), through
  * `yatagarasu/deno` and through a plain `Deno.serve(handler)`. Runs the built package
- * (`npm run build` first, as `npm test` does). Deno resolves the bare `yatagarasu`
+ * (built once by the test run's global setup). Deno resolves the bare `yatagarasu`
  * import through the package.json in its working directory.
  */
 import { mkdtempSync, rmSync } from 'node:fs'

@@ -2,7 +2,7 @@
  * The conformance scenarios on Vercel's Edge runtime, as the `edge-runtime` npm package
  * runs it: the package bundled for the edge (test/support/edge-bundle.ts) and evaluated
  * as a service-worker script in the runtime's isolated context, served by its own HTTP
- * server. Runs the built package (`npm run build` first, as `npm test` does).
+ * server. Runs the built package (built once by the test run's global setup).
  */
 import { EdgeRuntime, runServer } from 'edge-runtime'
 import { describeConformance } from './conformance/suite.js'

@@ -12,7 +12,7 @@ export const ROOT = resolve(import.meta.dirname, '../..')
 export const CLI = join(ROOT, 'dist/cli.js')
 
 export function assertBuilt(): void {
-  if (!existsSync(CLI)) throw new Error('dist/cli.js is missing: run `npm run build` first (the test script does)')
+  if (!existsSync(CLI)) throw new Error('dist/cli.js is missing: the global setup of the integration project builds it (or run `npm run build`)')
 }
 
 export interface RunResult {

@@ -1,6 +1,7 @@
 /**
- * A throwaway redis-server (Debian's /usr/bin/redis-server) on a free port, with no
- * persistence, for tests that need a real Redis. Stop it in afterAll.
+ * A throwaway redis-server (from PATH: the integration project provisions it, see
+ * ./provision-redis.ts) on a free port, with no persistence, for tests that need a real
+ * Redis. Stop it in afterAll.
  */
 import { spawn, type ChildProcess } from 'node:child_process'
 import { freePort } from './free-port.js'
