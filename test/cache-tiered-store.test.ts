@@ -16,6 +16,7 @@ import {
 import { redisStore, type RedisStore } from '../src/stores/redis.js'
 import { backgroundWork, cachedConfig, fakeOrigin, type FakeOrigin } from './support/cache-origin.js'
 import { startRedis, type TestRedis } from './support/redis-server.js'
+import { until } from './support/wait.js'
 
 let redis: TestRedis
 let back: RedisStore
@@ -29,9 +30,9 @@ const entry = (text: string): CacheEntry => ({
 
 beforeAll(async () => {
   redis = await startRedis()
-  back = redisStore({ url: redis.url, logger: silentLogger })
-  const deadline = Date.now() + 5000
-  while (!back.isReady && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10))
+  // Not a test of Redis being slow: no 100 ms operation timeout to trip on a busy machine.
+  back = redisStore({ url: redis.url, logger: silentLogger, timeout: 60_000 })
+  await until(() => back.isReady, 'the Redis store to connect')
 })
 
 afterAll(async () => {
@@ -42,12 +43,20 @@ afterAll(async () => {
 describe('tieredStore (memory in front of Redis)', () => {
   it('reads the front first, falls back to the back, and copies back hits to the front', async () => {
     const front = memoryStore()
+    // The copy back to the front happens in the background: wait for that write itself.
+    const frontSet = front.set.bind(front)
+    const copiedBack = new Promise<string>((resolve) => {
+      front.set = async (key, value) => {
+        await frontSet(key, value)
+        resolve(key)
+      }
+    })
     const store = tieredStore(front, back)
     await back.set('cdn/only-in-redis', entry('from redis'))
     expect(front.entries).toBe(0)
     const got = await store.get('cdn/only-in-redis')
     expect(new TextDecoder().decode(got!.body)).toBe('from redis')
-    await new Promise((resolve) => setTimeout(resolve, 0))
+    expect(await copiedBack).toBe('cdn/only-in-redis')
     expect(await front.get('cdn/only-in-redis')).toBeDefined()
   })
 
