@@ -28,6 +28,8 @@ const INTEGRATION = [
   'test/demo-npm-start.test.ts',
   'test/deployment.test.ts',
   'test/edge-bundle-size.test.ts',
+  'test/images-s3-integration.test.ts',
+  'test/images-server.test.ts',
   'test/jwt-auth-jwks.test.ts',
   'test/jwt-auth-never-reaches-s3.test.ts',
   'test/load.test.ts',
