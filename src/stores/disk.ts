@@ -20,7 +20,7 @@ import { join } from 'node:path'
 import cacache from 'cacache'
 import { describeError } from '../cache/describe-error.js'
 import type { CacheEntry, CacheEntryMeta, CacheStore, StreamedCacheEntry } from '../cache/store.js'
-import { consoleLogger, type Logger } from '../logger.js'
+import { consoleLogger, type Logger } from '../logging/logger.js'
 
 export interface DiskStoreOptions {
   /** The cache directory (created when missing). One process per directory. */
