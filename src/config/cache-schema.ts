@@ -2,6 +2,7 @@
  * Schema and resolution of a bucket's `cache` block.
  */
 import * as v from 'valibot'
+import { size } from './fields.js'
 import { parseSize } from './size.js'
 
 /** Seconds an entry is served for, when `ttl` is not given. */
@@ -21,11 +22,6 @@ export interface ResolvedCache {
   readonly maxItemSize: number
 }
 
-const size = v.pipe(
-  v.union([v.number(), v.string()], 'expected a number of bytes or a size such as "10MB"'),
-  v.check((value) => (parseSize(value) ?? 0) > 0, 'must be a positive size such as 1048576 or "10MB"'),
-)
-
 /** A bucket's `cache` block (YAML: `max_size`, `max_item_size`). */
 export const cacheSchema = v.object({
   /** Default `true` when the block is present; `false` streams every request from S3 (`X-Cache: BYPASS`). */
@@ -36,9 +32,9 @@ export const cacheSchema = v.object({
    * Bytes the bucket's default memory store may hold, as a number or `'1GB'` (powers of
    * 1024); least recently used entries are evicted first. Default `'100MB'`.
    */
-  maxSize: v.optional(size),
+  maxSize: v.optional(size(1048576, '10MB')),
   /** Largest object stored, as a number or `'5MB'`; larger objects always stream from S3. Default `'10MB'`; never more than `maxSize`. */
-  maxItemSize: v.optional(size),
+  maxItemSize: v.optional(size(1048576, '10MB')),
 })
 
 export type CacheConfig = v.InferOutput<typeof cacheSchema>

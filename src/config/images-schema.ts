@@ -5,6 +5,7 @@
  */
 import * as v from 'valibot'
 import { maskSecretsInJson } from './secrets.js'
+import { positiveInteger, size } from './fields.js'
 import { parseSize } from './size.js'
 
 /** Largest source object transformed, when `maxSourceSize` is not given (`'25MB'`). */
@@ -28,16 +29,6 @@ export interface ResolvedImages {
   readonly signingKey?: string
 }
 
-const wholeNumber = v.pipe(
-  v.number(),
-  v.check((n) => Number.isSafeInteger(n) && n >= 1, 'must be a whole number of at least 1'),
-)
-
-const size = v.pipe(
-  v.union([v.number(), v.string()], 'expected a number of bytes or a size such as "25MB"'),
-  v.check((value) => (parseSize(value) ?? 0) > 0, 'must be a positive size such as 26214400 or "25MB"'),
-)
-
 /** A bucket's `images` block (YAML: `max_source_size`, `max_pixels`, `max_width`, `max_height`, `max_concurrent`, `signing_key`). */
 export const imagesSchema = v.object({
   /** Default `true` when the block is present; `false` leaves image parameters ignored. */
@@ -47,15 +38,15 @@ export const imagesSchema = v.object({
    * needs the whole image, so the source is held in memory up to this size; larger is 422.
    * Default `'25MB'`.
    */
-  maxSourceSize: v.optional(size),
+  maxSourceSize: v.optional(size(26214400, '25MB')),
   /** Most source pixels (width × height) decoded; more is 422 without decoding. Default 50,000,000. */
-  maxPixels: v.optional(wholeNumber),
+  maxPixels: v.optional(positiveInteger),
   /** Widest output in pixels (after `dpr`); a larger `w` is 400, larger results are scaled down. Default 4096. */
-  maxWidth: v.optional(wholeNumber),
+  maxWidth: v.optional(positiveInteger),
   /** Tallest output in pixels (after `dpr`); a larger `h` is 400, larger results are scaled down. Default 4096. */
-  maxHeight: v.optional(wholeNumber),
+  maxHeight: v.optional(positiveInteger),
   /** Transforms running at once for this bucket; beyond it, 503 with `Retry-After`. Default 4. */
-  maxConcurrent: v.optional(wholeNumber),
+  maxConcurrent: v.optional(positiveInteger),
   /**
    * When set (non-empty), every transform request needs `s`: the lowercase hex
    * HMAC-SHA256 under this key of `PATH?QUERY` (docs/images.md). Missing or wrong → 403.

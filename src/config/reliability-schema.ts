@@ -7,12 +7,9 @@
  */
 import * as v from 'valibot'
 import { parseCidr } from '../net/ip-address.js'
+import { positiveInteger, positiveNumber, size } from './fields.js'
 import { fieldPath } from './issues.js'
 import { parseSize } from './size.js'
-
-// ---------------------------------------------------------------------------
-// Resolved shapes
-// ---------------------------------------------------------------------------
 
 export interface ResolvedCircuitBreaker {
   readonly failureThreshold: number
@@ -61,21 +58,8 @@ export const DEFAULT_CORS_EXPOSED_HEADERS = ['Content-Range', 'ETag', 'Content-L
 export const DEFAULT_MAX_URL_LENGTH = 8 * 1024
 export const DEFAULT_MAX_HEADER_SIZE = 16 * 1024
 
-// ---------------------------------------------------------------------------
-// Schemas
-// ---------------------------------------------------------------------------
-
-const positiveInteger = v.pipe(v.number(), v.check((n) => Number.isSafeInteger(n) && n >= 1, 'must be a whole number of at least 1'))
-
-const positiveNumber = v.pipe(v.number(), v.check((n) => Number.isFinite(n) && n > 0, 'must be a positive number'))
-
 // RFC 7230 token: what a header name may be.
 const headerName = v.pipe(v.string(), v.check((name) => /^[!#$%&'*+.^_`|~\w-]+$/.test(name), 'must be a header name'))
-
-const size = v.pipe(
-  v.union([v.number(), v.string()]),
-  v.check((value) => (parseSize(value) ?? 0) > 0, 'must be a positive size (bytes, or a string like "16KB")'),
-)
 
 /** `s3.circuitBreaker`: absent = no breaker. */
 export const circuitBreakerSchema = v.object({
@@ -172,9 +156,9 @@ export const rateLimitingSchema = v.pipe(
 /** Top-level `limits` on what a request may look like before anything else runs. */
 export const limitsSchema = v.object({
   /** The longest request target (path and query). Default 8 KiB; longer is 414. */
-  maxUrlLength: v.optional(size),
+  maxUrlLength: v.optional(size(8192, '8KB')),
   /** The most header bytes (names, values and separators). Default 16 KiB; more is 431. */
-  maxHeaderSize: v.optional(size),
+  maxHeaderSize: v.optional(size(16384, '16KB')),
 })
 
 export type CircuitBreakerConfig = v.InferOutput<typeof circuitBreakerSchema>
@@ -182,10 +166,6 @@ export type CorsConfig = v.InferOutput<typeof corsSchema>
 export type IpFilterConfig = v.InferOutput<typeof ipFilterSchema>
 export type RateLimitConfig = v.InferOutput<typeof rateLimitingSchema>
 export type LimitsConfig = v.InferOutput<typeof limitsSchema>
-
-// ---------------------------------------------------------------------------
-// Resolution
-// ---------------------------------------------------------------------------
 
 export function resolveCircuitBreaker(input: v.InferOutput<typeof circuitBreakerSchema> | undefined): ResolvedCircuitBreaker | undefined {
   if (input === undefined || input.enabled === false) return undefined

@@ -10,14 +10,11 @@
  */
 import * as v from 'valibot'
 import { authSchema } from './auth-schema.js'
+import { nonEmpty, seconds } from './fields.js'
 import { fieldPath } from './issues.js'
 import { cacheSchema } from './cache-schema.js'
 import { imagesSchema } from './images-schema.js'
 import { circuitBreakerSchema, corsSchema, ipFilterSchema, limitsSchema, rateLimitingSchema } from './reliability-schema.js'
-
-export const nonEmpty = v.pipe(v.string(), v.trim(), v.minLength(1, 'must not be empty'))
-
-export const seconds = v.pipe(v.number(), v.check((n) => Number.isFinite(n) && n > 0, 'must be a positive number of seconds'))
 
 const httpUrl = v.pipe(v.string(), v.check(isHttpUrl, 'must be an absolute http(s) URL without query or fragment'))
 
