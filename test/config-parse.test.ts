@@ -319,6 +319,21 @@ buckets:
     expect(warnings).toEqual([{ path: 'buckets[0].${NOT_SET}', line: 11, message: 'unknown key; ignored' }])
   })
 
+  it('fills an anchor once, where it is used: an unused x- block is not looked at, a used one is reported at its use', () => {
+    const text = `x-unused: { access_key: "\${UNSET_A}" }
+x-s3: &s3 { region: r, access_key: "\${UNSET_B}", secret_key: s }
+buckets:
+  - name: a
+    path_prefix: /a
+    s3: { <<: *s3, bucket: b }
+  - name: b
+    path_prefix: /b
+    s3: { <<: *s3, bucket: c }
+`
+    expect(issuesOf(text)).toEqual([{ path: 'buckets[0].s3.access_key', line: 2, message: 'environment variable UNSET_B is not set' }])
+    expect(parse(text, { UNSET_B: '$${literal}' }).config.buckets.map((b) => b.s3.accessKey)).toEqual(['$${literal}', '$${literal}'])
+  })
+
   it('refuses an alias bomb without expanding it', () => {
     const bomb = ['a: &a [x, x, x, x, x, x, x, x, x]', ...'bcdefgh'.split('').map((name, i) => `${name}: &${name} [${Array(9).fill(`*${'abcdefgh'[i]}`).join(', ')}]`)].join('\n')
     expect(issuesOf(`${bomb}\nbuckets: []\n`)[0]!.message).toMatch(/^YAML syntax: .*alias/i)

@@ -11,7 +11,7 @@
  * A `$` not followed by `{` is kept as is. Problems are described by variable name
  * only, never by value.
  */
-import { isPair, isScalar, isSeq, parseDocument, visit, type Document, type Scalar } from 'yaml'
+import { isAlias, isMap, isScalar, isSeq, parseDocument, type Document, type Node, type Scalar } from 'yaml'
 import { formatPath } from './issues.js'
 
 export type Env = Readonly<Record<string, string | undefined>>
@@ -25,42 +25,55 @@ export interface Substitution {
   readonly otherReading: Map<Scalar, unknown>
   /** Scalars left as written because a reference could not be filled (reported in `problems`). */
   readonly failed: Set<Scalar>
-  /** Paths as written, e.g. `buckets[0].s3.access_key`. */
+  /** Paths as written where the value is first reached, e.g. `buckets[0].s3.access_key`. */
   readonly problems: Array<{ path: string; node: Scalar; message: string }>
 }
 
 const REFERENCE = /^([A-Za-z_][A-Za-z0-9_]*)(?:(:?-)([\s\S]*))?$/
 
+/**
+ * Fills the values reachable from the document's root (an anchor in a top-level `x-`
+ * block counts where it is used), each node once however many aliases lead to it.
+ */
 export function substituteEnv(doc: Document, env: Env): Substitution {
   const result: Substitution = { otherReading: new Map(), failed: new Set(), problems: [] }
-  visit(doc, {
-    Scalar(key, node, ancestors) {
-      if (key === 'key') return
-      const plain = node.type === 'PLAIN'
-      if (typeof node.value !== 'string') {
-        // A plain scalar typed by YAML (a number, a boolean) keeps its text as the other reading.
-        if (plain && node.value !== null && typeof node.source === 'string') result.otherReading.set(node, node.source)
-        return
+  const seen = new Set<Node>()
+  const walk = (node: Node | null | undefined, path: Array<string | number>): void => {
+    const target = isAlias(node) ? (node.resolve(doc) as Node | undefined) : node
+    if (target === undefined || target === null || seen.has(target)) return
+    seen.add(target)
+    if (isMap(target)) {
+      for (const pair of target.items) {
+        const key = isScalar(pair.key) ? pair.key.value : pair.key
+        // A merge key (`<<`) brings its mapping's values to this one.
+        if (typeof key === 'symbol') walk(pair.value as Node, path)
+        else if (!(path.length === 0 && String(key).startsWith('x-'))) walk(pair.value as Node, [...path, String(key)])
       }
-      if (!node.value.includes('${')) return
-      const filled = fill(node.value, env)
-      if (typeof filled !== 'string') {
-        const path = formatPath(ancestors.flatMap<string | number>((item, index) => {
-          if (isPair(item)) return [String(isScalar(item.key) ? item.key.value : item.key)]
-          return isSeq(item) ? [item.items.indexOf((ancestors[index + 1] ?? node) as never)] : []
-        }))
-        for (const message of filled.problems) result.problems.push({ path, node, message })
-        result.failed.add(node)
-        return
-      }
-      // The value is read as YAML would read the text at this place: unquoted, `30` is a
-      // number and `''` is null (not given); quoted, it is text.
-      const typed = readPlain(filled)
-      node.value = plain ? typed : filled
-      const other = plain ? filled : typed
-      if (other !== node.value && other !== null && !(plain && filled === '')) result.otherReading.set(node, other)
-    },
-  })
+    } else if (isSeq(target)) target.items.forEach((item, index) => walk(item as Node, [...path, index]))
+    else if (isScalar(target)) fillScalar(target, path)
+  }
+  const fillScalar = (node: Scalar, path: Array<string | number>) => {
+    const plain = node.type === 'PLAIN'
+    if (typeof node.value !== 'string') {
+      // A plain scalar typed by YAML (a number, a boolean) keeps its text as the other reading.
+      if (plain && node.value !== null && typeof node.source === 'string') result.otherReading.set(node, node.source)
+      return
+    }
+    if (!node.value.includes('${')) return
+    const filled = fill(node.value, env)
+    if (typeof filled !== 'string') {
+      for (const message of filled.problems) result.problems.push({ path: formatPath(path), node, message })
+      result.failed.add(node)
+      return
+    }
+    // The value is read as YAML would read the text at this place: unquoted, `30` is a
+    // number and `''` is null (not given); quoted, it is text.
+    const typed = readPlain(filled)
+    node.value = plain ? typed : filled
+    const other = plain ? filled : typed
+    if (other !== node.value && other !== null && !(plain && filled === '')) result.otherReading.set(node, other)
+  }
+  walk(doc.contents as Node | null, [])
   return result
 }
 
