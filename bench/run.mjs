@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 /**
- * `npm run bench [-- --quick] [-- --only=hit,pass,stream,memory,disconnect] [-- --prof]`
+ * `npm run bench [-- --quick] [-- --only=hit,pass,stream,memory,disconnect,images] [-- --prof]`
  *
  * Runs every scenario of docs/benchmarks.md in one go, each server in its own process
  * (pinned to core 0 where it matters), the load generator in another (core 1), the S3
@@ -42,6 +42,8 @@ const SETTINGS = QUICK
   ? { runs: 2, hitSeconds: 3, passSeconds: 3, streamSize: 256 << 20, streamRuns: 2, memorySize: 64 << 20, slowSeconds: 6, disconnects: 3 }
   : { runs: 3, hitSeconds: 8, passSeconds: 5, streamSize: 1 << 30, streamRuns: 5, memorySize: 256 << 20, slowSeconds: 20, disconnects: 5 }
 const CONNECTIONS = 32
+// A 12-megapixel JPEG to an 800-pixel WebP, two at a time (one per core), proxy beside sharp alone.
+const IMAGE = { width: 4000, height: 3000, concurrency: 2, query: 'w=800&fmt=webp', seconds: QUICK ? 5 : 12, runs: QUICK ? 2 : 3 }
 const SIZES = [1024, 100 * 1024]
 const STREAMS = 50
 const SLOW_RATE = 1 << 20 // 1 MiB/s per client
@@ -94,6 +96,7 @@ async function main() {
     if (wants('stream')) results.stream = await streaming(origin, startNodeProxy, startBunProxy)
     if (wants('memory')) results.memory = await memory(origin, startNodeProxy)
     if (wants('disconnect')) results.disconnect = await disconnect(origin, startNodeProxy, startBunProxy, startPipe)
+    if (wants('images')) results.images = await imageTransforms()
   } finally {
     await stopAll()
   }
@@ -103,7 +106,7 @@ async function main() {
   if (WRITE && ONLY !== undefined && existsSync(path.join(ROOT, 'docs/benchmarks.json'))) {
     // A partial run updates only its scenarios; the others keep the figures (and date) of the last run.
     const previous = JSON.parse(readFileSync(path.join(ROOT, 'docs/benchmarks.json'), 'utf8'))
-    for (const scenario of ['hit', 'pass', 'stream', 'memory', 'disconnect']) {
+    for (const scenario of ['hit', 'pass', 'stream', 'memory', 'disconnect', 'images']) {
       if (!ONLY.includes(scenario) && previous[scenario] !== undefined) results[scenario] = previous[scenario]
     }
     results.partial = { scenarios: ONLY, date: results.env.date, base: previous.env }
@@ -149,11 +152,11 @@ function environment() {
 }
 
 /** Bundles bench/servers/proxy.ts (and src/) for Node with esbuild; dependencies stay in node_modules. */
-function buildProxy() {
-  const outfile = path.join(BENCH, '.build/proxy.mjs')
+function buildProxy(entry = 'proxy') {
+  const outfile = path.join(BENCH, `.build/${entry}.mjs`)
   const out = spawnSync(
     path.join(ROOT, 'node_modules/.bin/esbuild'),
-    [path.join(BENCH, 'servers/proxy.ts'), '--bundle', '--platform=node', '--format=esm', '--target=node20', '--packages=external', `--outfile=${outfile}`, '--log-level=warning'],
+    [path.join(BENCH, `servers/${entry}.ts`), '--bundle', '--platform=node', '--format=esm', '--target=node20', '--packages=external', `--outfile=${outfile}`, '--log-level=warning'],
     { encoding: 'utf8' },
   )
   if (out.status !== 0) throw new Error(`esbuild failed: ${out.stderr}`)
@@ -577,6 +580,80 @@ function disconnectOnce(origin, proxy, tag) {
       }
     }
   })
+}
+
+// --- 7. image transforms -----------------------------------------------------
+
+/**
+ * Transforms per second and peak memory (VmHWM) for a 12-megapixel JPEG to an 800-pixel
+ * WebP: the proxy (`?w=800&fmt=webp`, its S3 answering from memory, no cache) against
+ * sharp called directly on the same bytes (bench/servers/image-floor.mjs), the same
+ * number at a time, alternating rounds. Neither process is pinned: libvips uses every core.
+ */
+async function imageTransforms() {
+  const { default: sharp } = await import('sharp')
+  const { width, height, concurrency, query, seconds, runs } = IMAGE
+  mkdirSync(path.join(BENCH, '.build'), { recursive: true })
+  const jpegPath = path.join(BENCH, '.build/photo-12mp.jpg')
+  // Photo-like content: a gradient with noise, so JPEG has real work (a flat image decodes too easily).
+  const raw = Buffer.alloc(width * height * 3)
+  let seed = 42
+  for (let i = 0; i < raw.length; i++) {
+    seed = (seed * 1103515245 + 12345) & 0x7fffffff
+    raw[i] = ((i % (width * 3)) / (width * 3)) * 200 + (seed >> 24)
+  }
+  writeFileSync(jpegPath, await sharp(raw, { raw: { width, height, channels: 3 } }).jpeg({ quality: 85 }).toBuffer())
+  const sourceBytes = readFileSync(jpegPath).byteLength
+  log(`images: ${width}×${height} JPEG (${(sourceBytes / 2 ** 20).toFixed(1)} MB) → ${query}, ${concurrency} at a time`)
+  const floor = await startServer('image floor', process.execPath, [path.join(BENCH, 'servers/image-floor.mjs'), jpegPath])
+  const proxy = await startServer('image proxy', process.execPath, [buildProxy('image-proxy'), jpegPath])
+  const url = `${proxy.url}/i/photo.jpg?${query}`
+  try {
+    const check = await get(url, { keep: true })
+    const out = await sharp(check.body).metadata()
+    if (check.status !== 200 || out.format !== 'webp' || out.width !== 800) throw new Error(`image proxy answered ${check.status} ${out.format} ${out.width}px`)
+    await get(`${floor.url}/run?concurrency=${concurrency}&seconds=1`) // warm-up
+    await proxyLoops(url, concurrency, 1)
+    const samples = { floor: [], proxy: [] }
+    for (let round = 0; round < runs; round++) {
+      for (const [id, server, measure] of [
+        ['floor', floor, async () => JSON.parse((await get(`${floor.url}/run?concurrency=${concurrency}&seconds=${seconds}`, { keep: true })).body)],
+        ['proxy', proxy, () => proxyLoops(url, concurrency, seconds)],
+      ]) {
+        resetPeak(server.pid)
+        const { transforms, seconds: took } = await measure()
+        const peakMB = memoryOf(server.pid).hwm / 2 ** 20
+        samples[id].push({ rate: transforms / took, peakMB })
+        log(`images ${id} round ${round + 1}: ${(transforms / took).toFixed(2)} transforms/s, peak ${peakMB.toFixed(0)} MB`)
+      }
+    }
+    const summary = (id) => ({
+      rate: median(samples[id].map((r) => r.rate)),
+      peakMB: median(samples[id].map((r) => r.peakMB)),
+      runs: samples[id].map((r) => +r.rate.toFixed(2)),
+    })
+    return { width, height, sourceBytes, query, concurrency, seconds, floor: summary('floor'), proxy: summary('proxy') }
+  } finally {
+    await floor.stop()
+    await proxy.stop()
+  }
+}
+
+/** `concurrency` clients, each requesting the variant again as soon as the last one arrived, for `seconds`. */
+async function proxyLoops(url, concurrency, seconds) {
+  const started = performance.now()
+  const deadline = started + seconds * 1000
+  let transforms = 0
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (performance.now() < deadline) {
+        const answer = await get(url)
+        if (answer.status !== 200) throw new Error(`image proxy answered ${answer.status}`)
+        transforms++
+      }
+    }),
+  )
+  return { transforms, seconds: (performance.now() - started) / 1000 }
 }
 
 main().catch(async (error) => {

@@ -105,8 +105,17 @@ export function targets(results) {
       out.push({ id: `pass-${id}`, name: `pass-through added latency p50, ${who}`, target: '≤ 0.5 ms', value: ms(added), budget: added / 0.5, ok: id === 's3proxy' ? undefined : added <= 0.5, info: id === 's3proxy' })
     }
   }
+  const images = results.images
+  if (images) {
+    const ratio = images.proxy.rate / images.floor.rate
+    const memory = images.proxy.peakMB / images.floor.peakMB
+    out.push({ id: 'images-rate', name: `image transforms per second, ${megapixels(images)} JPEG → 800-px WebP, proxy vs sharp alone (section 7)`, target: 'beside the floor', value: `${f2(ratio)} ×`, ratio, info: true })
+    out.push({ id: 'images-memory', name: `peak RSS while transforming, proxy vs sharp alone (section 7)`, target: 'beside the floor', value: `${f2(memory)} ×`, ratio: memory, info: true })
+  }
   return out
 }
+
+const megapixels = (images) => `${f0((images.width * images.height) / 1e6)}-megapixel`
 
 const valid = (n) => Number.isFinite(n) && n > 0
 
@@ -266,6 +275,21 @@ function markdown(results) {
     )
   }
 
+  if (results.images) {
+    const { images } = results
+    push(
+      '## 7. Image transforms',
+      '',
+      `A ${images.width}×${images.height} (${megapixels(images)}) JPEG of ${f1(images.sourceBytes / 2 ** 20)} MB to an 800-pixel-wide WebP, ${images.concurrency} at a time for ${images.seconds} s, median of ${images.proxy.runs.length} alternating rounds. The floor is sharp called directly on the same bytes with the same operation (orientation, resize, WebP at its default quality), no HTTP; the proxy answers \`?${images.query}\` with its S3 answering from memory and no cache, so each request is a transform. Peak memory is the process's VmHWM during the round (reset before it), the JPEG held once by each.`,
+      '',
+      '| | transforms / s | × floor | peak RSS | × floor | rounds (transforms / s) |',
+      '| --- | --- | --- | --- | --- | --- |',
+      `| sharp alone (floor) | ${f2(images.floor.rate)} | 1.00 × | ${f0(images.floor.peakMB)} MB | 1.00 × | ${images.floor.runs.join(', ')} |`,
+      `| yatagarasu, Node adapter, sharpTransformer() | ${f2(images.proxy.rate)} | ${f2(images.proxy.rate / images.floor.rate)} × | ${f0(images.proxy.peakMB)} MB | ${f2(images.proxy.peakMB / images.floor.peakMB)} × | ${images.proxy.runs.join(', ')} |`,
+      '',
+    )
+  }
+
   push(
     '## Running it',
     '',
@@ -274,6 +298,7 @@ function markdown(results) {
     'npm run bench                  # ~12 min: every scenario, medians of 3 runs; rewrites docs/benchmarks.{md,svg,json}',
     'npm run bench -- --quick       # ~3 min: fewer and shorter runs, smaller objects for memory',
     'npm run bench -- --only=hit,pass --no-write   # some scenarios, print only',
+    'npm run bench -- --only=images                # image transforms only (updates that section)',
     'npm run bench -- --prof --only=hit            # Node proxies with --cpu-prof (bench/.profiles/)',
     'npm run bench -- --render                     # rewrite these docs from docs/benchmarks.json and bench/notes.md',
     'npx vitest bench --run         # micro-benchmarks: routing, signing, JWT verification per request',
