@@ -5,6 +5,7 @@
  */
 import { fileURLToPath } from 'node:url'
 import { describeServerAdapter } from './conformance/server-adapter.js'
+import { describeImageConformance } from './conformance/images.js'
 import { describeConformance, type StartTarget } from './conformance/suite.js'
 import { startChildServer } from './support/child-server.js'
 
@@ -28,3 +29,6 @@ describeConformance('Bun, yatagarasu/bun serve()', startBun('adapter'), bunLimit
 describeConformance('Bun, plain Bun.serve({ fetch: handler })', startBun('plain'), bunLimits)
 
 describeServerAdapter('Bun', startBun)
+
+// sharp's native addon loads in Bun from node_modules as in Node.
+describeImageConformance('Bun, yatagarasu/bun with yatagarasu/images-sharp', startBun('adapter'), bunLimits)

@@ -10,6 +10,7 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { afterAll } from 'vitest'
 import { describeServerAdapter } from './conformance/server-adapter.js'
+import { describeImageConformance } from './conformance/images.js'
 import { describeConformance, type StartTarget } from './conformance/suite.js'
 import { startChildServer } from './support/child-server.js'
 
@@ -23,7 +24,8 @@ const startDeno =
   async (config) => {
     const server = await startChildServer({
       command: deno,
-      args: ['run', '--allow-net=127.0.0.1', '--allow-env', '--allow-read', 'test/conformance/servers/deno-server.ts'],
+      // --allow-ffi: sharp is a native addon (loaded only when the config enables images).
+      args: ['run', '--allow-net=127.0.0.1', '--allow-env', '--allow-read', '--allow-ffi', 'test/conformance/servers/deno-server.ts'],
       cwd: root,
       env: { YATAGARASU_CONFIG: JSON.stringify(config), MODE: mode, DENO_DIR: denoDir, NO_COLOR: '1' },
     })
@@ -34,3 +36,5 @@ describeConformance('Deno, yatagarasu/deno serve()', startDeno('adapter'))
 describeConformance('Deno, plain Deno.serve(handler)', startDeno('plain'))
 
 describeServerAdapter('Deno', startDeno)
+
+describeImageConformance('Deno, yatagarasu/deno with yatagarasu/images-sharp', startDeno('adapter'))

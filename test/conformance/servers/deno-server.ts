@@ -13,7 +13,12 @@ declare const Deno: {
   serve(options: { port: number; hostname: string; onListen(addr: { port: number }): void }, handler: unknown): unknown
 }
 
-const handler = createYatagarasu(JSON.parse(Deno.env.get('YATAGARASU_CONFIG')!), { logger: silentLogger })
+const config = JSON.parse(Deno.env.get('YATAGARASU_CONFIG')!)
+// sharp is imported only when a bucket enables images, as a user would.
+const imageTransformer = config.buckets.some((bucket: { images?: unknown }) => bucket.images)
+  ? (await import('yatagarasu/images-sharp')).sharpTransformer()
+  : undefined
+const handler = createYatagarasu(config, { logger: silentLogger, ...(imageTransformer && { imageTransformer }) })
 if (Deno.env.get('MODE') === 'plain') {
   Deno.serve({ port: 0, hostname: '127.0.0.1', onListen: ({ port }) => console.log(`listening on http://127.0.0.1:${port}`) }, handler)
 } else {
