@@ -18,9 +18,11 @@ export interface HandlerContext {
    */
   originFetch?: (input: string, init: RequestInit) => Promise<Response>
   /**
-   * The request path exactly as received, before URL normalisation. `new Request()`
-   * resolves `..` and `%2E%2E` segments away; with the raw path the router can refuse
-   * them (400) as the contract requires. Server adapters pass it.
+   * The request target exactly as received (path and query), before URL normalisation.
+   * `new Request()` reads `\\` as `/` and resolves `..` and `%2E%2E` segments away; with
+   * the raw path the router can refuse them (400). Default: the path and query of
+   * `request.url` as it is — raw where the runtime keeps it so (Deno, workerd), already
+   * normalised where it does not (Node's `new Request`, Bun). The Node adapter passes it.
    */
   rawPath?: string
   /**
@@ -65,8 +67,8 @@ export interface RequestContext {
   readonly waitUntil: (promise: Promise<unknown>) => void
   /** The runtime's fetch for S3, if it gave one (see {@link HandlerContext.originFetch}). */
   readonly originFetch: HandlerContext['originFetch']
-  /** See {@link HandlerContext.rawPath}. */
-  readonly rawPath: string | undefined
+  /** See {@link HandlerContext.rawPath}; `request.url`'s path and query when the runtime gave none. */
+  readonly rawPath: string
   /** Builds the response for a body in memory; see {@link HandlerContext.bytesResponse}. */
   readonly bytesResponse: (bytes: Uint8Array | null, init: ResponseInit) => Response
   /** `performance.now()` when the request arrived. */
@@ -112,11 +114,12 @@ export function createContext(request: Request, runtime: HandlerContext | undefi
   const clientIp = typeof runtime?.clientIp === 'string' ? runtime.clientIp : undefined
   const waitUntil = typeof runtime?.waitUntil === 'function' ? runtime.waitUntil.bind(runtime) : runDetached
   const originFetch = typeof runtime?.originFetch === 'function' ? runtime.originFetch : undefined
-  const rawPath = typeof runtime?.rawPath === 'string' ? runtime.rawPath : undefined
+  const href = request.url
+  const rawPath = typeof runtime?.rawPath === 'string' ? runtime.rawPath : targetOf(href)
   const bytesResponse = typeof runtime?.bytesResponse === 'function' ? runtime.bytesResponse : newResponse
   return {
     request,
-    url: new URL(request.url),
+    url: new URL(href),
     method: request.method,
     requestId: crypto.randomUUID(),
     clientIp,
@@ -132,6 +135,13 @@ export function createContext(request: Request, runtime: HandlerContext | undefi
 
 // `new Response` copies a Uint8Array body: a consumer cannot alter the bytes it was given.
 const newResponse = (bytes: Uint8Array | null, init: ResponseInit): Response => new Response(bytes as Uint8Array<ArrayBuffer> | null, init)
+
+/** `/a/%2E%2E/b?q` from `http://host/a/%2E%2E/b?q`, as the string has it (no URL parsing). */
+function targetOf(href: string): string {
+  const authority = href.indexOf('//')
+  const path = authority === -1 ? -1 : href.indexOf('/', authority + 2)
+  return path === -1 ? '/' : href.slice(path)
+}
 
 /** Without a runtime `waitUntil`, background work runs on its own; its failure must not crash the process. */
 function runDetached(promise: Promise<unknown>): void {

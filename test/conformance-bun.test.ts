@@ -24,7 +24,7 @@ const startBun =
     return { baseUrl: server.url, close: server.close }
   }
 
-const bunLimits = { streamedBodyWithoutContentLength: true }
+const bunLimits = { streamedBodyWithoutContentLength: true, normalisesTarget: true }
 describeConformance('Bun, yatagarasu/bun serve()', startBun('adapter'), bunLimits)
 describeConformance('Bun, plain Bun.serve({ fetch: handler })', startBun('plain'), bunLimits)
 

@@ -16,7 +16,7 @@ const worker = bundleForEdge('test/conformance/servers/edge-runtime-worker.ts')
  * and its fetch (undici) decodes gzip: a pre-compressed object arrives as its decoded
  * content. Asserted as it is, never skipped.
  */
-const LIMITS = { headWithoutContentLength: true, responsesWithoutContentLength: true, contentEncodingDecoded: true }
+const LIMITS = { headWithoutContentLength: true, responsesWithoutContentLength: true, contentEncodingDecoded: true, normalisesTarget: true }
 
 describeConformance(
   'Vercel Edge runtime (edge-runtime)',

@@ -273,6 +273,34 @@ describe('read-only safety', () => {
     },
   )
 
+  it.each(['/cdn/..\\cdn\\k', '/cdn/a\\b', '/cdn/..%5ccdn%5ck', '/cdn/%2e%2e%255ck', '/cdn/k/%2E.'])(
+    'raw path %s (a backslash or a dot segment under another separator) is 400 with the raw path',
+    async (rawPath) => {
+      const response = await handler(new Request(`http://proxy.test${rawPath}`), { rawPath })
+      expect(response.status).toBe(400)
+      expect((await errorBody(response)).code).toBe('BadRequest')
+      expect(seen).toHaveLength(0)
+    },
+  )
+
+  it("without a raw path, request.url is checked as it is (Deno and workerd keep the target as received there)", async () => {
+    // What Deno.serve and workerd hand over: a Request whose url still holds the raw target.
+    class ReceivedAsIs extends Request {
+      constructor(private readonly raw: string) {
+        super('http://proxy.test/')
+      }
+      override get url(): string {
+        return this.raw
+      }
+    }
+    for (const raw of ['http://proxy.test/cdn/..\\cdn\\k', 'http://proxy.test/cdn/%2e%2e/cdn/k', 'http://proxy.test/cdn/a/../k']) {
+      const response = await handler(new ReceivedAsIs(raw))
+      expect(response.status, raw).toBe(400)
+    }
+    expect(seen).toHaveLength(0)
+    expect((await handler(new ReceivedAsIs('http://proxy.test/cdn/k'))).status).toBe(200)
+  })
+
   it('a raw path with dots inside names is fine', async () => {
     const rawPath = '/cdn/a..b/.hidden/x.'
     expect((await handler(new Request(`http://proxy.test${rawPath}`), { rawPath })).status).toBe(200)

@@ -112,3 +112,61 @@ describe('S3 key encoding', () => {
     expect(encodeKey('q?x=1#f&y')).toBe('q%3Fx%3D1%23f%26y')
   })
 })
+
+describe('raw paths: a backslash, or a dot segment under any separator or encoding, is refused before routing', () => {
+  const routes = table(['/private', '/public'])
+  const problemOf = (rawPath: string) => {
+    const match = routes.match(new URL(`http://x${rawPath}`).pathname, rawPath)
+    return match.kind === 'bad-key' ? match.problem : match.kind
+  }
+
+  it.each([
+    // The review's example: URL parsing turns `\` into `/` and resolves `..` into the other bucket.
+    ['/private/..\\public\\hello.txt', 'backslash'],
+    ['/public/..\\private\\secret.txt', 'backslash'],
+    ['/public/a\\b.txt', 'backslash'],
+    ['\\public/x', 'backslash'],
+    ['/public/x\\', 'backslash'],
+  ])('%s → %s', (rawPath, expected) => {
+    expect(problemOf(rawPath)).toBe(expected)
+  })
+
+  const dots = ['..', '.', '%2e%2e', '%2E%2E', '%2E.', '.%2e', '%2e', '%252e%252e', '%252E.', '%25252e%25252E']
+  const separators = ['/', '%2f', '%2F', '%5c', '%5C', '%252f', '%255c', '%255C']
+  const cases: string[] = []
+  for (const dot of dots) {
+    for (const separator of separators) {
+      cases.push(`/public/a${separator}${dot}${separator}b`) // middle
+      cases.push(`/public/${dot}${separator}private${separator}x`) // start of the key
+      cases.push(`/public/a${separator}${dot}`) // end
+    }
+    cases.push(`/${dot}/private/x`) // start of the path
+    cases.push(`/public/x/${dot}`)
+    cases.push(`/public/x/${dot}?q=1`)
+  }
+  it.each(cases)('%s → dot-segment', (rawPath) => {
+    expect(problemOf(rawPath)).toBe('dot-segment')
+  })
+
+  it.each([
+    ['/public/...', 'object'],
+    ['/public/a..b', 'object'],
+    ['/public/..a', 'object'],
+    ['/public/a..', 'object'],
+    ['/public/.well-known/x', 'object'],
+    ['/public/%2e%2e%2e', 'object'],
+    ['/public/%2e%2ea', 'object'],
+    ['/public/a%5cb', 'object'], // an encoded backslash inside a name is a key like any other
+    ['/public/x?path=../..\\y', 'object'], // the query is not the path
+    ['/public/.\t./y', 'encoding'], // URL parsers drop tabs: `.\t.` would be `..`
+  ])('near misses: %s → %s', (rawPath, expected) => {
+    expect(problemOf(rawPath)).toBe(expected)
+  })
+
+  it('decoded keys: a dot segment between backslashes is refused too (%5C decodes to one)', () => {
+    expect(findKeyProblem('a\\..\\b')).toBe('dot-segment')
+    expect(findKeyProblem('..\\b')).toBe('dot-segment')
+    expect(findKeyProblem('a\\.')).toBe('dot-segment')
+    expect(findKeyProblem('a\\b..c')).toBeUndefined()
+  })
+})

@@ -6,10 +6,13 @@
  * handler cannot: the client IP (`server.requestIP`) for IP filters, rate limits and
  * logs, and a `waitUntil` that a graceful `close()` waits for.
  *
- * Bun resolves `.` and `..` segments (also `%2E%2E`) in `request.url` before any
- * handler sees it, so a request for `/cdn/a/../b` is served as `/cdn/b` instead of
- * being refused with 400 as on Node and Deno. It can never reach outside a routed
- * bucket: the normalised path is routed (and authorised) like any other.
+ * Bun normalises `request.url` before any handler sees it — `\\` becomes `/`, `.` and
+ * `..` segments (also `%2E%2E`) are resolved — and gives no access to the target as
+ * received. So `/cdn/a/../b` and `/private/..\\cdn\\b` are served as `/cdn/b` instead of
+ * being refused with 400 as on Node, Deno and Workers. They never reach outside a
+ * routed bucket: the normalised path is routed and authorised like any other, but a
+ * front proxy that decides on the raw path sees another path than the proxy does
+ * (docs/security.md).
  */
 import type { FetchHandler } from '../context.js'
 import { backgroundTasks } from './background.js'

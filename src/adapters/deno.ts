@@ -2,10 +2,10 @@
  * `yatagarasu/deno`: serves a fetch handler with `Deno.serve`.
  *
  * The handler already runs as `Deno.serve(handler)` (the `ServeHandlerInfo` passed
- * as the second argument is ignored). The adapter adds the client IP
- * (`info.remoteAddr`), the raw request path — Deno keeps `..` and `%2E%2E` in
- * `request.url`, which the router refuses with 400 only if it sees them before URL
- * parsing resolves them away — and a `waitUntil` that a graceful `close()` waits for.
+ * as the second argument is ignored). Deno keeps the request target as received in
+ * `request.url` (`\\`, `..`, `%2E%2E` included), so the router refuses those with 400
+ * either way. The adapter adds the client IP (`info.remoteAddr`) and a `waitUntil` that
+ * a graceful `close()` waits for.
  */
 import type { FetchHandler } from '../context.js'
 import { backgroundTasks } from './background.js'
@@ -48,7 +48,7 @@ export interface YatagarasuDenoServer {
 }
 
 /**
- * Adapts a handler to `Deno.serve`, passing the client IP and the raw path.
+ * Adapts a handler to `Deno.serve`, passing the client IP.
  *
  * @example
  * Deno.serve({ port: 8080 }, toDenoHandler(createYatagarasu(config)))
@@ -56,19 +56,8 @@ export interface YatagarasuDenoServer {
 export function toDenoHandler(handler: FetchHandler, waitUntil?: (promise: Promise<unknown>) => void): DenoHandler {
   return (request, info) => {
     const clientIp = info?.remoteAddr?.hostname
-    return handler(request, {
-      ...(clientIp !== undefined && { clientIp }),
-      rawPath: rawPathOf(request.url),
-      ...(waitUntil && { waitUntil }),
-    })
+    return handler(request, { ...(clientIp !== undefined && { clientIp }), ...(waitUntil && { waitUntil }) })
   }
-}
-
-/** `/a/%2E%2E/b?q` from `http://host/a/%2E%2E/b?q`, untouched by URL parsing. */
-function rawPathOf(url: string): string {
-  const authority = url.indexOf('//')
-  const path = authority === -1 ? -1 : url.indexOf('/', authority + 2)
-  return path === -1 ? '/' : url.slice(path)
 }
 
 /**

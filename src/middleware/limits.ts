@@ -17,8 +17,7 @@ const NO_BODY = /^\s*0+\s*$/
 export function limits(config: YatagarasuConfig | ResolvedConfig): Middleware {
   const { maxUrlLength, maxHeaderSize } = resolveConfig(config).limits
   return async function limitsMiddleware(ctx, next) {
-    const target = ctx.rawPath ?? ctx.url.pathname + ctx.url.search
-    if (target.length > maxUrlLength) throw new UriTooLongError('The request URL is too long')
+    if (ctx.rawPath.length > maxUrlLength) throw new UriTooLongError('The request URL is too long')
     const headers = ctx.request.headers
     // Counted as on the wire: `name: value\r\n`.
     let size = 0

@@ -2,7 +2,7 @@ import type { ResolvedConfig, YatagarasuConfig } from '../config/types.js'
 import { resolveConfig } from '../config/resolve.js'
 import type { Middleware } from '../context.js'
 import { BadRequestError, NotFoundError } from '../errors.js'
-import { hasRawDotSegment, type KeyProblem } from '../routing/object-key.js'
+import type { KeyProblem } from '../routing/object-key.js'
 import { createRouteTable } from '../routing/route-table.js'
 
 const KEY_PROBLEM_MESSAGES: Record<KeyProblem, string> = {
@@ -10,21 +10,20 @@ const KEY_PROBLEM_MESSAGES: Record<KeyProblem, string> = {
   'dot-segment': "The object key must not contain '.' or '..' segments",
   nul: 'The object key must not contain NUL characters',
   'too-long': 'The object key is longer than 1024 bytes',
+  backslash: "The path must not contain '\\'",
 }
 
 /**
  * Routes a request to a bucket by the longest matching path prefix (after removing
  * `basePath`) and sets `ctx.bucket` and `ctx.key`. Paths that match no bucket, or name
- * no object (`/cdn`, `/cdn/`), are 404 — a bucket listing is never reachable. Keys
- * that decode to `.`/`..` segments, NUL or invalid UTF-8 are 400.
+ * no object (`/cdn`, `/cdn/`), are 404 — a bucket listing is never reachable. A raw path
+ * (`ctx.rawPath`) holding `\\` or a dot segment in any spelling, and keys that decode to
+ * `.`/`..` segments, NUL or invalid UTF-8 are 400.
  */
 export function routing(config: YatagarasuConfig | ResolvedConfig): Middleware {
   const table = createRouteTable(resolveConfig(config))
   return async function routingMiddleware(ctx, next) {
-    if (ctx.rawPath !== undefined && hasRawDotSegment(ctx.rawPath)) {
-      throw new BadRequestError(KEY_PROBLEM_MESSAGES['dot-segment'])
-    }
-    const match = table.match(ctx.url.pathname)
+    const match = table.match(ctx.url.pathname, ctx.rawPath)
     switch (match.kind) {
       case 'object':
         ctx.bucket = match.bucket

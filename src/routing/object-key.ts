@@ -1,8 +1,8 @@
 /** S3 refuses keys longer than 1024 bytes of UTF-8. */
 export const MAX_KEY_BYTES = 1024
 
-/** Why a key was refused; the routing middleware turns it into a 400. */
-export type KeyProblem = 'encoding' | 'dot-segment' | 'nul' | 'too-long'
+/** Why a path or key was refused; the routing middleware turns it into a 400. */
+export type KeyProblem = 'encoding' | 'dot-segment' | 'nul' | 'too-long' | 'backslash'
 
 /**
  * Percent-decodes one path segment, strictly: malformed escapes and bytes that are
@@ -18,42 +18,54 @@ export function decodeSegment(segment: string): string | undefined {
 }
 
 /**
- * Checks a decoded object key. A key is refused when any `/`-separated part is `.`
- * or `..` — also after further rounds of decoding, so `%252E%252E` cannot become a
+ * Checks a decoded object key. A key is refused when any part between `/` or `\` is
+ * `.` or `..` — also after further rounds of decoding, so `%252E%252E` cannot become a
  * traversal in some component that decodes again — when it holds a NUL, or when it
  * is longer than S3 allows.
  */
 export function findKeyProblem(key: string): KeyProblem | undefined {
   if (key.includes('\0')) return 'nul'
   if (utf8ByteLength(key) > MAX_KEY_BYTES) return 'too-long'
-  for (const part of key.split('/')) {
-    if (isDotSegment(part)) return 'dot-segment'
-  }
+  if (hasDotSegment(key)) return 'dot-segment'
   return undefined
 }
 
 /**
- * Whether a raw (still percent-encoded) path has a `.` or `..` segment in any of the
- * spellings URL parsers resolve (`..`, `.%2e`, `%2E%2E`, ...), before the query.
+ * Checks a request path exactly as it arrived (before the query), before any routing.
+ * URL parsers read `\` as `/` and resolve `.`/`..` segments — also spelled `%2e`, and
+ * tabs and line feeds are dropped — so a raw path like `/private/..\public/x` names one
+ * bucket on the wire and another once parsed; components that decode again (or treat
+ * `\` as a separator) see traversals in `%2e%2e%5c` or `%252e%252e`. Refused: a raw
+ * `\`, a raw tab, CR or LF, and a `.` or `..` segment under any separator (`/`, `\`,
+ * `%2F`, `%5C`) after any number of rounds of percent-decoding.
  */
-export function hasRawDotSegment(rawPath: string): boolean {
+export function findRawPathProblem(rawPath: string): KeyProblem | undefined {
   const end = rawPath.search(/[?#]/)
   const path = end === -1 ? rawPath : rawPath.slice(0, end)
-  return path.split('/').some(isDotSegment)
+  if (path.includes('\\')) return 'backslash'
+  if (RAW_CONTROL.test(path)) return 'encoding'
+  return hasDotSegment(path) ? 'dot-segment' : undefined
 }
 
-function isDotSegment(part: string): boolean {
-  let text = part
-  // Three rounds cover double and triple encoding; anything deeper is not a dot segment
-  // for any decoder that decodes fewer times.
-  for (let round = 0; round < 3; round++) {
-    if (text === '.' || text === '..') return true
+const RAW_CONTROL = /[\t\n\r]/
+/** A `.` or `..` between separators (or the text's ends); `/` and `\` both separate. */
+const DOT_SEGMENT = /(?:^|[/\\])\.{1,2}(?:[/\\]|$)/
+/** The escapes that can spell a dot, a separator, or another escape. Others can't change the path's shape. */
+const SHAPE_ESCAPE = /%(2[eEfF]|5[cC]|25)/g
+
+/**
+ * Whether `text` has a dot segment now or after decoding the escapes of dots, separators
+ * and `%` itself, round after round (each round shortens the text, so this ends). Other
+ * escapes are left alone: they can't make a segment that is a dot.
+ */
+function hasDotSegment(text: string): boolean {
+  for (;;) {
+    if (DOT_SEGMENT.test(text)) return true
     if (!text.includes('%')) return false
-    const decoded = decodeSegment(text)
-    if (decoded === undefined || decoded === text) return false
+    const decoded = text.replace(SHAPE_ESCAPE, (_, hex: string) => String.fromCharCode(Number.parseInt(hex, 16)))
+    if (decoded === text) return false
     text = decoded
   }
-  return text === '.' || text === '..'
 }
 
 /**

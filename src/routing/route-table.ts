@@ -1,5 +1,5 @@
 import type { ResolvedBucket, ResolvedConfig } from '../config/types.js'
-import { decodeSegment, findKeyProblem, type KeyProblem } from './object-key.js'
+import { decodeSegment, findKeyProblem, findRawPathProblem, type KeyProblem } from './object-key.js'
 
 /** The result of matching a request path. */
 export type RouteMatch =
@@ -9,7 +9,12 @@ export type RouteMatch =
   | { kind: 'bad-key'; bucket: ResolvedBucket | undefined; problem: KeyProblem }
 
 export interface RouteTable {
-  match(pathname: string): RouteMatch
+  /**
+   * Routes a URL's (normalised) `pathname`. With `rawPath`, the path as received, that
+   * is checked first: a `\\` or a dot segment in it is a `bad-key` before any lookup
+   * (see {@link findRawPathProblem}).
+   */
+  match(pathname: string, rawPath?: string): RouteMatch
 }
 
 // Decoded segments can hold '/', but never NUL (refused before lookup), so NUL joins them.
@@ -31,7 +36,11 @@ export function createRouteTable(config: ResolvedConfig): RouteTable {
   const base = prefixSegments(config.basePath)
 
   return {
-    match(pathname) {
+    match(pathname, rawPath) {
+      if (rawPath !== undefined) {
+        const problem = findRawPathProblem(rawPath)
+        if (problem !== undefined) return { kind: 'bad-key', bucket: undefined, problem }
+      }
       const raw = pathname.split('/').slice(1)
       const segments: string[] = []
       for (const part of raw) {

@@ -44,6 +44,17 @@ export interface ConformanceLimits {
    * client accepts it; edge-runtime: never). Never the gzip bytes mislabelled.
    */
   contentEncodingDecoded?: boolean
+  /**
+   * The runtime resolves `\\` and dot segments in `request.url` before any handler runs
+   * and keeps no copy of the target as received (Bun.serve; edge-runtime's server), so the
+   * handler can't refuse them: such a path is served as its normalised form.
+   */
+  normalisesTarget?: boolean
+  /**
+   * Next.js answers a path holding `\\` itself, before any route handler: a 308 to the
+   * path with `/` instead (`normalizeRepeatedSlashes` in next/dist/server/base-server.js).
+   */
+  redirectsBackslash?: boolean
 }
 
 export type StartTarget = (config: YatagarasuConfig) => Promise<ConformanceTarget>
@@ -110,13 +121,13 @@ function download(url: string): Promise<{ status: number; headers: http.Incoming
 }
 
 /** A GET whose path goes on the wire exactly as given, appended to the mount path of `base`. */
-function rawPathRequest(base: string, path: string): Promise<{ status: number }> {
+function rawPathRequest(base: string, path: string): Promise<{ status: number; location: string | undefined }> {
   const { hostname, port, pathname } = new URL(base)
   const mount = pathname === '/' ? '' : pathname
   return new Promise((resolve, reject) => {
     const request = http.get({ hostname, port, path: `${mount}${path}`, agent: false }, (res) => {
       res.resume()
-      res.once('end', () => resolve({ status: res.statusCode ?? 0 }))
+      res.once('end', () => resolve({ status: res.statusCode ?? 0, location: res.headers.location }))
     })
     request.once('error', reject)
   })
@@ -186,15 +197,36 @@ export function describeConformance(name: string, startTarget: StartTarget, limi
       expect(response.body.toString()).toBe('encoded slash')
     })
 
-    it('dot segments never reach past the routed bucket, whatever the runtime normalises', async () => {
-      // Sent exactly as written (a URL object would resolve the dots first). Adapters
-      // that see the raw path refuse it (400); runtimes that normalise it first route
-      // the result, `/priv/hello.txt`, which asks for a token (401).
-      for (const path of ['/stream/%2E%2E/priv/hello.txt', '/stream/../priv/hello.txt']) {
+    it('a dot segment in the raw path is 400 before S3 (where the runtime lets the handler see it)', async () => {
+      // Sent exactly as written (a URL object would resolve the dots first).
+      for (const path of ['/stream/%2E%2E/priv/hello.txt', '/stream/../priv/hello.txt', '/stream/.%2e/priv/hello.txt']) {
         const response = await rawPathRequest(url(''), path)
-        expect([400, 401], path).toContain(response.status)
+        // Where the runtime normalised it first, the result (`/priv/hello.txt`) asks for a token.
+        expect(response.status, path).toBe(limits.normalisesTarget ? 401 : 400)
       }
       expect(s3.requests).toEqual([])
+    })
+
+    it('a raw backslash is 400 before S3 (where the runtime lets the handler see it)', async () => {
+      // URL parsing reads `\` as `/` and then resolves the `..`: `/priv/..\stream\hello.txt`
+      // is `/stream/hello.txt` once parsed, a public object behind a private prefix.
+      const cases = [
+        ['/priv/..\\stream\\hello.txt', 200],
+        ['/stream/..\\priv\\hello.txt', 401],
+        ['/stream/hello.txt\\..\\..\\priv\\hello.txt', 401],
+        ['/stream\\hello.txt', 200],
+      ] as const
+      for (const [path, normalised] of cases) {
+        const response = await rawPathRequest(url(''), path)
+        if (limits.redirectsBackslash) {
+          expect(response.status, path).toBe(308)
+          expect(response.location, path).not.toContain('\\')
+        } else {
+          expect(response.status, path).toBe(limits.normalisesTarget ? normalised : 400)
+        }
+      }
+      if (limits.normalisesTarget && !limits.redirectsBackslash) expect(s3.requests.map((r) => r.key)).toEqual(['hello.txt', 'hello.txt'])
+      else expect(s3.requests).toEqual([])
     })
 
     it('HEAD answers the headers without a body', async () => {
