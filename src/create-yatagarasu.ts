@@ -22,6 +22,7 @@ import { requestLog } from './middleware/request-log.js'
 import { imageRequest, imageTransform } from './middleware/images.js'
 import type { ImageTransformer } from './images/transformer.js'
 import { ConfigError } from './errors.js'
+import type { AuditLog } from './audit/audit-log.js'
 
 export interface YatagarasuOptions {
   /** See {@link S3OriginOptions.fetch}. */
@@ -47,6 +48,12 @@ export interface YatagarasuOptions {
    * own implementation of the interface (an edge platform's image service). See docs/images.md.
    */
   imageTransformer?: ImageTransformer
+  /**
+   * Receives one entry per authorization decision: every request to a bucket with `auth`
+   * (allowed or refused, and why) and every refusal by an IP filter. `jsonAuditLog(write)`
+   * makes JSON lines. See docs/auth.md#audit-log. Default: none.
+   */
+  audit?: AuditLog
 }
 
 /**
@@ -91,10 +98,10 @@ export function createYatagarasu(config: YatagarasuConfig, options: YatagarasuOp
     limits(resolved),
     cors(resolved),
     routing(resolved),
-    ipFilter(resolved),
+    ipFilter(resolved, { ...(options.audit && { audit: options.audit }) }),
     readOnly(),
     rateLimit(resolved, { logger, store: rateLimitStore, keys: ['ip', 'global'] }),
-    jwtAuth(resolved, { logger }),
+    jwtAuth(resolved, { logger, ...(options.audit && { audit: options.audit }) }),
     rateLimit(resolved, { logger, store: rateLimitStore, keys: ['user'] }),
     ...(images ? [imageRequest(resolved)] : []),
     cache(resolved, { logger, ...(options.cache && { cache: options.cache }) }),

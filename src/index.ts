@@ -40,7 +40,7 @@ export {
 // reliability
 export { limits } from './middleware/limits.js'
 export { cors } from './middleware/cors.js'
-export { ipFilter, createIpFilter } from './middleware/ip-filter.js'
+export { ipFilter, createIpFilter, type IpFilterOptions } from './middleware/ip-filter.js'
 export { rateLimit, type RateLimitOptions } from './middleware/rate-limit.js'
 export {
   memoryRateLimitStore,
@@ -72,6 +72,7 @@ export type {
 } from './config/types.js'
 // auth
 export { jwtAuth, type JwtAuthOptions } from './middleware/jwt-auth.js'
+export { jsonAuditLog, type AuditEntry, type AuditLog, type AuditReason, type JsonAuditLogOptions } from './audit/audit-log.js'
 export type {
   AuthConfig,
   ClaimOperator,

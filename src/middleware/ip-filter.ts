@@ -1,16 +1,23 @@
 import { resolveConfig } from '../config/resolve.js'
 import type { IpFilterConfig, ResolvedIpFilter } from '../config/reliability-schema.js'
 import type { ResolvedConfig, YatagarasuConfig } from '../config/types.js'
+import { ANONYMOUS, type AuditLog } from '../audit/audit-log.js'
 import type { Middleware } from '../context.js'
 import { ForbiddenError } from '../errors.js'
 import { inAnyRange, parseCidr, parseIp, type IpRange } from '../net/ip-address.js'
+
+export interface IpFilterOptions {
+  /** Receives an entry (`deny`, reason `ip-filter`) for each refused request; see docs/auth.md#audit-log. Default: none. */
+  audit?: AuditLog
+}
 
 /**
  * Per-bucket IP allow and deny lists (`buckets[].ipFilter`), checked against
  * `ctx.clientIp` right after routing, before authentication and S3: a refused
  * address gets 403. Buckets without a filter cost one map lookup.
  */
-export function ipFilter(config: YatagarasuConfig | ResolvedConfig): Middleware {
+export function ipFilter(config: YatagarasuConfig | ResolvedConfig, options: IpFilterOptions = {}): Middleware {
+  const audit = options.audit
   const filters = new Map<string, (clientIp: string | undefined) => boolean>()
   for (const bucket of resolveConfig(config).buckets) {
     if (bucket.ipFilter) filters.set(bucket.name, createIpFilter(bucket.ipFilter))
@@ -22,7 +29,19 @@ export function ipFilter(config: YatagarasuConfig | ResolvedConfig): Middleware 
   }
   return async function ipFilterMiddleware(ctx, next) {
     const allows = ctx.bucket && filters.get(ctx.bucket.name)
-    if (allows && !allows(ctx.clientIp)) throw new ForbiddenError('Access from this address is not allowed')
+    if (allows && !allows(ctx.clientIp)) {
+      audit?.({
+        requestId: ctx.requestId,
+        method: ctx.method,
+        bucket: ctx.bucket!.name,
+        key: ctx.key ?? '',
+        subject: ANONYMOUS,
+        decision: 'deny',
+        reason: 'ip-filter',
+        ...(ctx.clientIp !== undefined && { clientIp: ctx.clientIp }),
+      })
+      throw new ForbiddenError('Access from this address is not allowed')
+    }
     return next()
   }
 }

@@ -2,11 +2,12 @@ import { firstFailedRule } from '../auth/claims.js'
 import { createVerifier, KeyImportError, type TokenFailure, type TokenVerifier } from '../auth/jwt-verifier.js'
 import type { JwksFetch } from '../auth/remote-jwks.js'
 import { findToken, MALFORMED, type ResolvedTokenSource } from '../auth/token-sources.js'
+import { ANONYMOUS, subjectOf, type AuditLog, type AuditReason } from '../audit/audit-log.js'
 import type { ResolvedJwt } from '../config/auth-schema.js'
 import { resolveConfig } from '../config/resolve.js'
 import type { ResolvedConfig, YatagarasuConfig } from '../config/types.js'
 import type { Middleware, RequestContext } from '../context.js'
-import { ForbiddenError, UnauthorizedError } from '../errors.js'
+import { ForbiddenError, UnauthorizedError, type HttpError } from '../errors.js'
 import { consoleLogger, type Logger } from '../logging/logger.js'
 
 export interface JwtAuthOptions {
@@ -16,6 +17,8 @@ export interface JwtAuthOptions {
   fetch?: JwksFetch
   /** The clock, in milliseconds since the epoch, for `exp`/`nbf` and the JWKS cache. Default `Date.now`. */
   now?: () => number
+  /** Receives one entry per decision (allowed or refused); see docs/auth.md#audit-log. Default: none. */
+  audit?: AuditLog
 }
 
 // Short, fixed texts: the kind of failure, never the token or a claim (RFC 6750 §3).
@@ -39,7 +42,12 @@ const CLAIMS_FAILED = 'claim check failed'
 const JWS_COMPACT = /^[\w-]+\.[\w-]+\.[\w-]*$/
 const MAX_TOKEN_LENGTH = 16 * 1024
 
-type Guard = (ctx: RequestContext) => Promise<Record<string, unknown>>
+/** A guard's answer: the verified claims, or the refusal to throw and why. */
+type Decision =
+  | { readonly allowed: true; readonly claims: Record<string, unknown> }
+  | { readonly allowed: false; readonly reason: AuditReason; readonly error: HttpError; readonly claims?: Record<string, unknown> }
+
+type Guard = (ctx: RequestContext) => Promise<Decision>
 
 /**
  * Per-bucket JWT authentication (buckets with an `auth` block; others pass). Runs after
@@ -63,6 +71,7 @@ type Guard = (ctx: RequestContext) => Promise<Record<string, unknown>>
  */
 export function jwtAuth(config: YatagarasuConfig | ResolvedConfig, options: JwtAuthOptions = {}): Middleware {
   const logger = options.logger ?? consoleLogger
+  const audit = options.audit
   const guards = new Map<string, Guard>()
   for (const bucket of resolveConfig(config).buckets) {
     if (bucket.auth !== undefined) guards.set(bucket.name, createGuard(bucket.name, bucket.auth.jwt, options, logger))
@@ -78,9 +87,33 @@ export function jwtAuth(config: YatagarasuConfig | ResolvedConfig, options: JwtA
       return next()
     }
     const started = performance.now()
-    ctx.claims = await guard(ctx)
+    let decision: Decision
+    try {
+      decision = await guard(ctx)
+    } catch (error) {
+      audit?.(auditEntry(ctx, bucket.name, ANONYMOUS, 'deny', 'error'))
+      throw error
+    }
     ctx.timings.auth = performance.now() - started
+    if (audit) {
+      audit(auditEntry(ctx, bucket.name, subjectOf(decision.claims), decision.allowed ? 'allow' : 'deny', decision.allowed ? 'token-valid' : decision.reason))
+    }
+    if (!decision.allowed) throw decision.error
+    ctx.claims = decision.claims
     return next()
+  }
+}
+
+function auditEntry(ctx: RequestContext, bucket: string, subject: string, decision: 'allow' | 'deny', reason: AuditReason) {
+  return {
+    requestId: ctx.requestId,
+    method: ctx.method,
+    bucket,
+    key: ctx.key ?? '',
+    subject,
+    decision,
+    reason,
+    ...(ctx.clientIp !== undefined && { clientIp: ctx.clientIp }),
   }
 }
 
@@ -116,9 +149,11 @@ function createGuard(bucket: string, jwt: ResolvedJwt, options: JwtAuthOptions, 
     // The token must not travel further in the URL: not to S3, logs or metrics labels.
     for (const name of queryNames) if (ctx.url.searchParams.has(name)) ctx.url.searchParams.delete(name)
 
-    if (found === undefined) throw new UnauthorizedError(NO_TOKEN, { headers: { 'WWW-Authenticate': realm } })
+    if (found === undefined) {
+      return { allowed: false, reason: 'no-token', error: new UnauthorizedError(NO_TOKEN, { headers: { 'WWW-Authenticate': realm } }) }
+    }
     if (found === MALFORMED || found.length > MAX_TOKEN_LENGTH || !JWS_COMPACT.test(found)) {
-      throw invalidToken('malformed')
+      return invalidToken('malformed')
     }
     let result
     try {
@@ -132,21 +167,23 @@ function createGuard(bucket: string, jwt: ResolvedJwt, options: JwtAuthOptions, 
     }
     if (!result.ok) {
       logger.debug('token refused', { bucket, requestId: ctx.requestId, reason: result.failure })
-      throw invalidToken(result.failure)
+      return invalidToken(result.failure)
     }
     if (rules.length > 0) {
       const failed = firstFailedRule(result.claims, rules)
       if (failed >= 0) {
         // The claim's name helps the operator; its value stays out of logs and responses.
         logger.debug('claim check failed', { bucket, requestId: ctx.requestId, rule: failed, claim: rules[failed]!.claim })
-        throw new ForbiddenError(CLAIMS_FAILED, { headers: { 'WWW-Authenticate': insufficientScope } })
+        const error = new ForbiddenError(CLAIMS_FAILED, { headers: { 'WWW-Authenticate': insufficientScope } })
+        return { allowed: false, reason: 'claims', error, claims: result.claims }
       }
     }
-    return result.claims
+    return { allowed: true, claims: result.claims }
   }
 
-  function invalidToken(failure: TokenFailure): UnauthorizedError {
-    return new UnauthorizedError(DESCRIPTIONS[failure], { headers: { 'WWW-Authenticate': challenges[failure] } })
+  function invalidToken(failure: TokenFailure): Decision {
+    const error = new UnauthorizedError(DESCRIPTIONS[failure], { headers: { 'WWW-Authenticate': challenges[failure] } })
+    return { allowed: false, reason: failure, error }
   }
 }
 

@@ -16,6 +16,7 @@ import { createMetrics, type YatagarasuMetrics } from '../metrics/collector.js'
 import { memoryStore } from '../stores/memory.js'
 import { lazyTransformer, type ImageTransformer } from '../images/transformer.js'
 import { loadConfigFile, warningsOf, type LoadedConfig } from './config-file.js'
+import { createAuditOutput } from './audit-output.js'
 import { createReadiness, type Readiness } from './readiness.js'
 import type { ServerSettings, SettingsOverrides } from './settings.js'
 import { VERSION } from './version.js'
@@ -88,6 +89,8 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
     error: (message, fields) => log.error(message, fields),
   }
   reportWarnings(logger, first.warnings)
+  const audit = createAuditOutput(logger)
+  audit.apply(first.settings.auditLog)
 
   const metrics = createMetrics()
   const reloads = serverMetrics(metrics)
@@ -107,7 +110,15 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
 
   function build(loaded: LoadedConfig): Generation {
     const resolved = resolveConfig(loaded.config)
-    const handler = createYatagarasu(loaded.config, { fetch: nodeFetch, logger, requestLog: logger, metrics, cache, imageTransformer })
+    const handler = createYatagarasu(loaded.config, {
+      fetch: nodeFetch,
+      logger,
+      requestLog: logger,
+      metrics,
+      cache,
+      imageTransformer,
+      ...(loaded.settings.auditLog.enabled && { audit: audit.log }),
+    })
     const readiness = createReadiness(resolved.buckets, { fetch: nodeFetch })
     return { loaded, resolved, handler, readiness }
   }
@@ -136,7 +147,13 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
   }
 
   const settings = first.settings
-  const main = await serve(front, { port: settings.port, hostname: settings.host, ...settings.limits, logger })
+  let main: NodeServer
+  try {
+    main = await serve(front, { port: settings.port, hostname: settings.host, ...settings.limits, logger })
+  } catch (error) {
+    await audit.close()
+    throw error
+  }
   let metricsServer: NodeServer | undefined
   if (settings.metrics.enabled && settings.metrics.port !== undefined) {
     const metricsPath = settings.metrics.path
@@ -149,7 +166,7 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
         { port: settings.metrics.port, hostname: settings.metrics.host, ...settings.limits, logger },
       )
     } catch (error) {
-      await main.close()
+      await Promise.all([main.close(), audit.close()])
       throw error
     }
   }
@@ -170,6 +187,8 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
     try {
       loaded = await loadConfigFile(options.configPath, env, overrides)
       next = build(loaded)
+      // Also reopens an unchanged file: SIGHUP after a log rotation starts a new one.
+      audit.apply(loaded.settings.auditLog)
     } catch (error) {
       reloads.failure()
       if (error instanceof ConfigError) {
@@ -237,6 +256,7 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
           // Whatever still runs (a cache write) gets a moment, not forever.
           await Promise.race([closed, new Promise((resolve) => setTimeout(resolve, 1000).unref())])
         }
+        await audit.close()
         logger.info('stopped')
       })()
       return stopping

@@ -1,6 +1,6 @@
 /**
  * The standalone server's own config blocks — `server`, `logging`, `metrics`, `health`,
- * `shutdown` — validated by `parseConfig` together with the buckets (so every problem
+ * `shutdown`, `audit_log` — validated by `parseConfig` together with the buckets (so every problem
  * is listed at once, with its line), then resolved to {@link ServerSettings}.
  */
 import * as v from 'valibot'
@@ -28,7 +28,14 @@ export interface ServerSettings {
   readonly shutdownTimeoutMs: number
   /** Connection limits, as `serve()` of `yatagarasu/node` takes them (seconds). */
   readonly limits: ServerLimits
+  /** Where authorization decisions are written, one JSON line each; off by default. */
+  readonly auditLog: AuditLogSettings
 }
+
+export type AuditLogSettings =
+  | { readonly enabled: false }
+  | { readonly enabled: true; readonly output: 'stdout' | 'stderr' }
+  | { readonly enabled: true; readonly output: 'file'; readonly filePath: string }
 
 /** The `server` block's connection limits, in `serve()`'s names and units (seconds). */
 export interface ServerLimits {
@@ -100,6 +107,13 @@ export const serverBlocks = {
     }),
   ),
   shutdown: v.optional(v.object({ timeoutSeconds: v.optional(seconds) })),
+  auditLog: v.optional(
+    v.object({
+      enabled: v.optional(v.boolean()),
+      output: v.optional(v.picklist(['stdout', 'stderr', 'file'], 'must be stdout, stderr or file')),
+      filePath: v.optional(v.pipe(v.string(), v.trim(), v.minLength(1, 'must not be empty'))),
+    }),
+  ),
 }
 
 type Blocks = { [K in keyof typeof serverBlocks]: v.InferOutput<(typeof serverBlocks)[K]> }
@@ -142,7 +156,16 @@ export function resolveServerSettings(config: ParsedConfig, overrides: SettingsO
       keepAliveTimeout: server.keepaliveTimeout ?? SERVER_LIMIT_DEFAULTS.keepAliveTimeout,
       maxRequestsPerSocket: server.maxRequestsPerSocket ?? SERVER_LIMIT_DEFAULTS.maxRequestsPerSocket,
     },
+    auditLog: auditLogSettings(blocks.auditLog),
   }
+}
+
+/** A present `audit_log` block is on unless `enabled: false`; `file_path` alone means `output: file`. */
+function auditLogSettings(block: Blocks['auditLog']): AuditLogSettings {
+  if (block === undefined || block.enabled === false) return { enabled: false }
+  const output = block.output ?? (block.filePath !== undefined ? 'file' : 'stdout')
+  if (output === 'file') return { enabled: true, output, filePath: block.filePath ?? '' }
+  return { enabled: true, output }
 }
 
 /**
@@ -167,6 +190,13 @@ export function checkServerBlocks(config: ParsedConfig): ConfigIssue[] {
     const other = seen.get(path)
     if (other !== undefined) issues.push({ path: name, message: `is the same path as ${toSnake(other)}` })
     else seen.set(path, name)
+  }
+  const audit = blocks.auditLog
+  if (audit !== undefined && audit.enabled !== false) {
+    if (audit.output === 'file' && audit.filePath === undefined) issues.push({ path: 'auditLog.filePath', message: 'required with output: file' })
+    if (audit.output !== undefined && audit.output !== 'file' && audit.filePath !== undefined) {
+      issues.push({ path: 'auditLog.filePath', message: `is only used with output: file (output is ${audit.output})` })
+    }
   }
   const metricsPort = settings.metrics.port
   if (settings.metrics.enabled && metricsPort !== undefined && metricsPort !== 0 && metricsPort === settings.port) {

@@ -34,6 +34,8 @@ export function summarize(loaded: LoadedConfig): string {
     ),
   )
   lines.push(row('logging', `${settings.logging.level}, ${settings.logging.format}`))
+  const audit = settings.auditLog
+  lines.push(row('audit log', !audit.enabled ? 'off' : audit.output === 'file' ? `file ${audit.filePath}` : audit.output))
   if (resolved.basePath) lines.push(row('base path', resolved.basePath))
   if (resolved.rateLimiting) lines.push(row('rate limit', rate(resolved.rateLimiting)))
   lines.push('')
