@@ -20,6 +20,7 @@ const FUZZ = ['test/fuzz-*.test.ts']
 const INTEGRATION = [
   'test/abuse-limits.test.ts',
   'test/abuse-rate-limit.test.ts',
+  'test/audit-log-server.test.ts',
   'test/cache-redis-store.test.ts',
   'test/cache-s3-integration.test.ts',
   'test/cache-tiered-store.test.ts',
