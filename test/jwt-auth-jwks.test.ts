@@ -1,12 +1,12 @@
 /**
  * A JWKS served by a real local HTTP server: lazy fetch and caching, one fetch per burst,
- * key rotation picked up within 5 s, unknown kids can't make us hammer the issuer, an
+ * key rotation picked up after the 2 s cooldown (on an injected clock), unknown kids can't make us hammer the issuer, an
  * unreachable or broken JWKS is a logged 401 (never a 500), and a failed refresh keeps
  * the keys already known.
  */
 import http from 'node:http'
 import type { AddressInfo } from 'node:net'
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
+import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest'
 import { compose, createYatagarasu, jwtAuth, resolveConfig, routing, type JwtConfig } from '../src/index.js'
 import { errorOf, fakeS3, keyPair, memoryLogger, S3, sign, type KeyPair } from './support/jwt-fixtures.js'
 
@@ -15,7 +15,10 @@ interface JwksServer {
   keys: Array<Record<string, unknown>>
   status: number
   body?: string
-  delayMs: number
+  /** While set, answers wait for it (the fetch stays in flight until the test says). */
+  gate: Promise<void> | undefined
+  /** Called as each request arrives. */
+  onRequest: (() => void) | undefined
   fetches: number
   requestHeaders: http.IncomingHttpHeaders[]
   close(): Promise<void>
@@ -25,10 +28,11 @@ async function startJwksServer(): Promise<JwksServer> {
   const server = http.createServer((req, res) => {
     state.fetches++
     state.requestHeaders.push(req.headers)
-    setTimeout(() => {
+    state.onRequest?.()
+    void (state.gate ?? Promise.resolve()).then(() => {
       res.writeHead(state.status, { 'Content-Type': 'application/jwk-set+json' })
       res.end(state.body ?? JSON.stringify({ keys: state.keys }))
-    }, state.delayMs)
+    })
   })
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
   const { port } = server.address() as AddressInfo
@@ -36,7 +40,8 @@ async function startJwksServer(): Promise<JwksServer> {
     url: `http://127.0.0.1:${port}/.well-known/jwks.json`,
     keys: [],
     status: 200,
-    delayMs: 0,
+    gate: undefined,
+    onRequest: undefined,
     fetches: 0,
     requestHeaders: [],
     close: () => new Promise<void>((resolve) => server.close(() => resolve())),
@@ -63,7 +68,8 @@ afterAll(() => jwks.close())
 beforeEach(() => {
   jwks.status = 200
   delete jwks.body
-  jwks.delayMs = 0
+  jwks.gate = undefined
+  jwks.onRequest = undefined
   jwks.fetches = 0
   jwks.requestHeaders = []
   publish([k1, 'k1'])
@@ -88,12 +94,35 @@ function proxy(jwt: Partial<JwtConfig> = {}) {
 const tokenFor = (pair: KeyPair, kid: string | undefined, payload: Record<string, unknown> = { sub: 'ada' }) =>
   sign(payload, pair.privateKey, pair.alg, kid === undefined ? {} : { kid })
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
+/**
+ * The JWT middleware alone on a clock the test moves: the key set's cooldown (2 s) and
+ * max age pass when the test says, not by waiting.
+ */
+function clockedProxy(jwt: Partial<JwtConfig> = {}) {
+  let clock = Date.UTC(2026, 0, 1)
+  const logger = memoryLogger()
+  const config = resolveConfig({
+    buckets: [{ name: 'oidc', pathPrefix: '/o', s3: S3, auth: { jwt: { jwksUrl: jwks.url, algorithms: ['RS256', 'ES256'], ...jwt } } }],
+  })
+  const handler = compose(routing(config), jwtAuth(config, { logger, now: () => clock }), async () => new Response('ok'))
+  const get = async (token: string) =>
+    (await handler(new Request('http://proxy.test/o/f', { headers: { Authorization: `Bearer ${token}` } }))).status
+  return {
+    get,
+    logger,
+    advance(ms: number) {
+      clock += ms
+    },
+  }
+}
 
 describe('fetching and caching', () => {
   it('is lazy: nothing is fetched until a token needs it, then the set is reused', async () => {
+    const fetchSpy = vi.spyOn(globalThis, 'fetch')
     const { get } = proxy()
-    await sleep(20)
+    await new Promise((resolve) => setImmediate(resolve)) // anything started eagerly has begun by now
+    expect(fetchSpy.mock.calls.filter(([input]) => String(input).startsWith(jwks.url))).toHaveLength(0)
+    fetchSpy.mockRestore()
     expect(jwks.fetches).toBe(0)
     const token = await tokenFor(k1, 'k1')
     for (let i = 0; i < 5; i++) expect((await get(token)).status).toBe(200)
@@ -103,7 +132,10 @@ describe('fetching and caching', () => {
   })
 
   it('a burst of concurrent requests on a cold cache causes exactly one fetch', async () => {
-    jwks.delayMs = 150
+    let release!: () => void
+    jwks.gate = new Promise((resolve) => (release = resolve))
+    // The set is sent only once the fetch has reached the issuer, after all 50 requests began.
+    jwks.onRequest = () => setImmediate(release)
     const { get } = proxy()
     const token = await tokenFor(k1, 'k1')
     const statuses = await Promise.all(Array.from({ length: 50 }, async () => (await get(token)).status))
@@ -138,23 +170,21 @@ describe('fetching and caching', () => {
 })
 
 describe('rotation', () => {
-  it('a newly published kid is accepted within 5 seconds', async () => {
-    const { get } = proxy()
-    expect((await get(await tokenFor(k1, 'k1'))).status).toBe(200) // the set is now cached
+  it('a newly published kid is accepted once the 2 s cooldown since the last fetch has passed', async () => {
+    const { get, advance } = clockedProxy()
+    expect(await get(await tokenFor(k1, 'k1'))).toBe(200) // the set is now cached
+    expect(jwks.fetches).toBe(1)
     publish([k1, 'k1'], [k2, 'k2'])
     const token = await tokenFor(k2, 'k2')
-    const published = Date.now()
-    let status = 0
-    while (Date.now() - published < 5_000) {
-      status = (await get(token)).status
-      if (status === 200) break
-      await sleep(100)
-    }
-    expect(status).toBe(200)
-    expect(Date.now() - published).toBeLessThan(5_000)
-    // The old key keeps working while it is still published; a retired key stops working once refetched.
-    expect((await get(await tokenFor(k1, 'k1'))).status).toBe(200)
-    expect(jwks.fetches).toBeLessThanOrEqual(3)
+    advance(1_999)
+    expect(await get(token)).toBe(401) // within the cooldown: not refetched for an unknown kid
+    expect(jwks.fetches).toBe(1)
+    advance(1)
+    expect(await get(token)).toBe(200) // refetched, the new key found
+    expect(jwks.fetches).toBe(2)
+    // The old key keeps working while it is still published.
+    expect(await get(await tokenFor(k1, 'k1'))).toBe(200)
+    expect(jwks.fetches).toBe(2)
   })
 
   it('tokens with made-up kids cannot make the proxy hammer the issuer', async () => {
@@ -196,20 +226,18 @@ describe('failures are 401 and logged, never 500', () => {
     expect(JSON.stringify(logger.entries)).not.toContain(token.split('.')[2])
   })
 
-  it('a JWKS endpoint answering 500, then recovering', async () => {
+  it('a JWKS endpoint answering 500, then recovering after the cooldown', async () => {
     jwks.status = 500
-    const { get, logger } = proxy()
+    const { get, logger, advance } = clockedProxy()
     const token = await tokenFor(k1, 'k1')
-    expect((await get(token)).status).toBe(401)
+    expect(await get(token)).toBe(401)
     expect(logger.entries.some((entry) => entry.level === 'error' && entry.message.startsWith('JWKS fetch failed'))).toBe(true)
     jwks.status = 200
-    const started = Date.now()
-    let status = 401
-    while (status !== 200 && Date.now() - started < 5_000) {
-      await sleep(100)
-      status = (await get(token)).status
-    }
-    expect(status).toBe(200)
+    expect(await get(token)).toBe(401) // a failed fetch is not retried within the cooldown
+    expect(jwks.fetches).toBe(1)
+    advance(2_000)
+    expect(await get(token)).toBe(200)
+    expect(jwks.fetches).toBe(2)
   })
 
   it('a response that is not a key set', async () => {

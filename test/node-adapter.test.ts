@@ -4,6 +4,7 @@ import net from 'node:net'
 import { afterEach, describe, expect, it, vi } from 'vitest'
 import { serve, type NodeServer } from '../src/adapters/node.js'
 import type { FetchHandler, HandlerContext } from '../src/context.js'
+import { sleep } from './support/wait.js'
 
 let server: NodeServer | undefined
 afterEach(async () => {
@@ -17,7 +18,6 @@ async function start(handler: FetchHandler) {
   return server.url
 }
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 const MB = 1024 * 1024
 
 interface Source {

@@ -17,8 +17,7 @@ import {
 import { refusedEndpoint, startFaultyOrigin, type FaultyOrigin } from './support/faulty-origin.js'
 import { rawRequest } from './support/raw-http.js'
 import { startTestS3, TEST_CREDENTIALS, type TestS3 } from './support/test-s3.js'
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
+import { sleep } from './support/wait.js'
 
 let s3: TestS3
 let faulty: FaultyOrigin

@@ -13,8 +13,7 @@ import { createCircuitBreaker } from '../src/reliability/circuit-breaker.js'
 import { createRetryBudget } from '../src/reliability/retry-budget.js'
 import { startFaultyOrigin, type FaultyOrigin } from './support/faulty-origin.js'
 import { rawRequest } from './support/raw-http.js'
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
+import { sleep } from './support/wait.js'
 
 describe('circuit breaker (unit, fake clock)', () => {
   function breaker() {

@@ -11,8 +11,8 @@ import { createYatagarasu, GatewayTimeoutError, silentLogger, type YatagarasuCon
 import { startFaultyOrigin, type FaultyOrigin } from './support/faulty-origin.js'
 import { rawRequest } from './support/raw-http.js'
 import { startTestS3, TEST_CREDENTIALS, type TestS3 } from './support/test-s3.js'
+import { sleep } from './support/wait.js'
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 const BODY = 'x'.repeat(64 * 1024)
 
 let origin: FaultyOrigin

@@ -12,6 +12,7 @@ import { serve, type NodeServer } from '../src/adapters/node.js'
 import { createYatagarasu, type FetchHandler, type YatagarasuConfig } from '../src/index.js'
 import { startTestS3, TEST_CREDENTIALS, type TestS3 } from './support/test-s3.js'
 import { deterministicBytes } from './support/deterministic-bytes.js'
+import { sleep } from './support/wait.js'
 
 const BIG = 64 * 1024 * 1024
 const SLOW_SIZE = 2 * 1024 * 1024
@@ -20,8 +21,6 @@ let handler: FetchHandler
 let proxy: NodeServer
 let bigDigest: string
 let config: YatagarasuConfig
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 
 beforeAll(async () => {
   s3 = await startTestS3({

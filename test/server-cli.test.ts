@@ -12,6 +12,7 @@ import { assertBuilt, ROOT, runCli, startCliServer, tempDir, type CliServer } fr
 import { parsePrometheusText, valueOf } from './support/prometheus-text.js'
 import { startTestS3, TEST_CREDENTIALS, type TestS3 } from './support/test-s3.js'
 import { freePort } from './support/free-port.js'
+import { sleep } from './support/wait.js'
 
 const JWT_SECRET = 'server-cli-test-secret-0123456789abcdef'
 const SLOW_SIZE = 2 * 1024 * 1024
@@ -83,8 +84,6 @@ function token(claims: Record<string, unknown> = {}): Promise<string> {
     .setExpirationTime('10m')
     .sign(new TextEncoder().encode(JWT_SECRET))
 }
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 
 beforeAll(async () => {
   assertBuilt()

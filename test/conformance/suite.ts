@@ -14,6 +14,7 @@ import type { YatagarasuConfig } from '../../src/index.js'
 import { rawRequest, type RawResponse } from '../support/raw-http.js'
 import { startTestS3, TEST_CREDENTIALS, type TestS3 } from '../support/test-s3.js'
 import { deterministicBytes } from '../support/deterministic-bytes.js'
+import { sleep } from '../support/wait.js'
 
 export interface ConformanceTarget {
   /** Where the buckets are mounted, e.g. `http://127.0.0.1:PORT` or `http://127.0.0.1:PORT/api/s3`. */
@@ -98,8 +99,6 @@ export function conformanceConfig(s3Endpoint: string): YatagarasuConfig {
 
 const token = (role: string) =>
   new SignJWT({ role }).setProtectedHeader({ alg: 'HS256' }).setExpirationTime('5m').sign(new TextEncoder().encode(JWT_SECRET))
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 
 /** Reads a body to its end, hashing it, without holding it in memory. */
 function download(url: string): Promise<{ status: number; headers: http.IncomingHttpHeaders; bytes: number; sha256: string; complete: boolean }> {

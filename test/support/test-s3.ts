@@ -31,9 +31,9 @@
  */
 import http, { type IncomingMessage, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
-import { setTimeout as sleep } from 'node:timers/promises'
 import { startLocalS3 } from '../../demo/local-s3.mjs'
 import { canonicalS3Path, decodePath, encodeRfc3986, verifyS3Request } from './sigv4-verify.js'
+import { sleep } from './wait.js'
 
 export interface TestS3Options {
   /** Created in s3rver; the region is what signatures for the bucket must be scoped to. */
