@@ -13,6 +13,7 @@ import type { FetchHandler, HandlerContext } from '../context.js'
 import { consoleLogger, type Logger } from '../logging/logger.js'
 import { backgroundTasks, type BackgroundTasks } from './background.js'
 import { bytesOf, bytesResponse } from './node/bytes-response.js'
+import { headerPairs } from './node/headers.js'
 import { abortNodeRequest, createNodeRequest, requestUrl } from './node/request.js'
 import { nodeFetch } from '../s3/transports/node-http.js'
 
@@ -235,7 +236,7 @@ async function sendResponse(req: IncomingMessage, res: ServerResponse, response:
     body?.cancel().catch(noop)
     return
   }
-  const headers = responseHeaders(response.headers)
+  const headers = headerPairs(response.headers) ?? responseHeaders(response.headers)
   if (tracker.closing || isLastOnSocket(req, tracker)) headers.push('connection', 'close')
   try {
     res.writeHead(response.status, response.statusText || undefined, headers)

@@ -12,6 +12,7 @@
  * cache holds. It is a `Response` to `instanceof` and to every member.
  */
 import { forwardMembers, forwardStateFields } from './forward-members.js'
+import { adoptHeaders, recordHeaders } from './headers.js'
 
 const NativeResponse = globalThis.Response
 
@@ -19,14 +20,16 @@ class BytesResponse {
   readonly #bytes: Uint8Array | null
   readonly #status: number
   readonly #statusText: string
-  #headers: Headers
+  readonly #headers: Headers
   #native: Response | undefined
 
   constructor(bytes: Uint8Array | null, init: ResponseInit) {
     this.#bytes = bytes
     this.#status = init.status ?? 200
     this.#statusText = init.statusText ?? ''
-    this.#headers = init.headers instanceof Headers ? init.headers : new Headers(init.headers)
+    const headers = init.headers
+    this.#headers =
+      headers instanceof Headers ? headers : headers === undefined || Array.isArray(headers) ? new Headers(headers) : recordHeaders(headers as Record<string, string>)
   }
 
   /** The bytes to write, while nothing has read the body; otherwise `undefined`. */
@@ -44,7 +47,7 @@ class BytesResponse {
         statusText: response.#statusText,
         headers: response.#headers,
       })
-      response.#headers = response.#native.headers
+      adoptHeaders(response.#headers, response.#native.headers)
     }
     return response.#native
   }

@@ -19,6 +19,7 @@
  */
 import type { IncomingMessage } from 'node:http'
 import { forwardMembers, forwardStateFields } from './forward-members.js'
+import { adoptHeaders, requestHeaders } from './headers.js'
 
 const NativeRequest = globalThis.Request
 
@@ -67,7 +68,7 @@ export function createNodeRequest(req: IncomingMessage, url: string): Request {
   const bodyless = method === 'GET' || method === 'HEAD'
   if (LAZY && bodyless) return new NodeRequest(req, url) as unknown as Request
   const controller = new AbortController()
-  const init: RequestInit & { duplex?: 'half' } = { method, headers: headersOf(req), signal: controller.signal }
+  const init: RequestInit & { duplex?: 'half' } = { method, headers: requestHeaders(req.rawHeaders), signal: controller.signal }
   if (!bodyless && hasBody(req)) {
     init.body = requestBody(req)
     init.duplex = 'half'
@@ -84,17 +85,6 @@ const clientSignals = new WeakMap<Request, AbortController>()
 export function abortNodeRequest(request: Request): void {
   if (request instanceof NodeRequest) NodeRequest.abort(request)
   else clientSignals.get(request)?.abort()
-}
-
-/** Every header as received, repeats joined (`a, b`); HTTP/2 pseudo-headers left out. */
-function headersOf(req: IncomingMessage): Headers {
-  const headers = new Headers()
-  const raw = req.rawHeaders
-  for (let i = 0; i < raw.length; i += 2) {
-    const name = raw[i]!
-    if (name.charCodeAt(0) !== 58 /* ':' */) headers.append(name, raw[i + 1]!)
-  }
-  return headers
 }
 
 class NodeRequest {
@@ -119,7 +109,9 @@ class NodeRequest {
   static native(request: NodeRequest): Request {
     if (request.#native === undefined) {
       // Only GET and HEAD are lazy: no body.
-      request.#native = new NativeRequest(request.#url, { method: request.method, headers: request.headers, signal: request.signal })
+      const headers = request.headers
+      request.#native = new NativeRequest(request.#url, { method: request.method, headers, signal: request.signal })
+      adoptHeaders(headers, request.#native.headers)
     }
     return request.#native
   }
@@ -132,9 +124,9 @@ class NodeRequest {
     return this.#url
   }
 
+  /** Every header as received, repeats joined (`a, b`); HTTP/2 pseudo-headers left out. */
   get headers(): Headers {
-    if (this.#native !== undefined) return this.#native.headers
-    return (this.#headers ??= headersOf(this.#req))
+    return (this.#headers ??= requestHeaders(this.#req.rawHeaders))
   }
 
   /**
