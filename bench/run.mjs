@@ -21,6 +21,7 @@ import { fileURLToPath } from 'node:url'
 import { load, LOAD_TOOL } from './lib/load.mjs'
 import { freePort, get, median, memoryOf, now, resetPeak, rssSampler, run, sleep, startServer, stopAll, waitForHttp, which } from './lib/procs.mjs'
 import { writeReport } from './lib/report.mjs'
+import { timedLoops } from './lib/timed-loops.mjs'
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url))
 const BENCH = path.join(ROOT, 'bench')
@@ -641,19 +642,11 @@ async function imageTransforms() {
 
 /** `concurrency` clients, each requesting the variant again as soon as the last one arrived, for `seconds`. */
 async function proxyLoops(url, concurrency, seconds) {
-  const started = performance.now()
-  const deadline = started + seconds * 1000
-  let transforms = 0
-  await Promise.all(
-    Array.from({ length: concurrency }, async () => {
-      while (performance.now() < deadline) {
-        const answer = await get(url)
-        if (answer.status !== 200) throw new Error(`image proxy answered ${answer.status}`)
-        transforms++
-      }
-    }),
-  )
-  return { transforms, seconds: (performance.now() - started) / 1000 }
+  const { completed, seconds: took } = await timedLoops(concurrency, seconds, async () => {
+    const answer = await get(url)
+    if (answer.status !== 200) throw new Error(`image proxy answered ${answer.status}`)
+  })
+  return { transforms: completed, seconds: took }
 }
 
 main().catch(async (error) => {

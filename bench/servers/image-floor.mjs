@@ -9,22 +9,13 @@
 import { readFileSync } from 'node:fs'
 import http from 'node:http'
 import sharp from 'sharp'
+import { timedLoops } from '../lib/timed-loops.mjs'
 
 const source = readFileSync(process.argv[2])
 
 async function transformLoops(concurrency, seconds) {
-  const started = performance.now()
-  const deadline = started + seconds * 1000
-  let transforms = 0
-  await Promise.all(
-    Array.from({ length: concurrency }, async () => {
-      while (performance.now() < deadline) {
-        await sharp(source).autoOrient().resize({ width: 800 }).webp().toBuffer()
-        transforms++
-      }
-    }),
-  )
-  return { transforms, seconds: (performance.now() - started) / 1000 }
+  const { completed, seconds: took } = await timedLoops(concurrency, seconds, () => sharp(source).autoOrient().resize({ width: 800 }).webp().toBuffer())
+  return { transforms: completed, seconds: took }
 }
 
 const server = http.createServer(async (request, response) => {
