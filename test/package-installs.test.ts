@@ -5,7 +5,7 @@
  * Needs `npm run build` first (the `test` script does it).
  */
 import { execFileSync, spawnSync } from 'node:child_process'
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -100,7 +100,13 @@ describe('the npm package', () => {
     const publint = run(join(root, 'node_modules/.bin/publint'), ['--strict', join(project, 'node_modules/yatagarasu')], root)
     expect(publint).not.toMatch(/error|warning/i)
     // attw exits non-zero whenever it reports anything, including the node10 notes below.
-    const attw = spawnSync(join(root, 'node_modules/.bin/attw'), [tarball, '--format', 'json'], { encoding: 'utf8' }).stdout
+    // Into a file, not a pipe: attw exits before a large report has drained through a pipe,
+    // and the JSON arrives cut short.
+    const reportPath = join(project, 'attw.json')
+    const report = openSync(reportPath, 'w')
+    spawnSync(join(root, 'node_modules/.bin/attw'), [tarball, '--format', 'json'], { stdio: ['ignore', report, 'inherit'] })
+    closeSync(report)
+    const attw = readFileSync(reportPath, 'utf8')
     // node10 resolution (TypeScript's legacy `moduleResolution: node`) can't see subpath
     // exports at all; the package requires Node >= 20 and modern resolution.
     const problems = (JSON.parse(attw).analysis.problems as Array<{ resolutionKind?: string }>).filter(
