@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 /**
- * `npm run bench [-- --quick] [-- --only=hit,pass,stream,memory,disconnect,images] [-- --prof]`
+ * `npm run bench [-- --quick] [-- --only=hit,pass,stream,memory,stalled,disconnect,images] [-- --prof]`
  *
  * Runs every scenario of docs/benchmarks.md in one go, each server in its own process
  * (pinned to core 0 where it matters), the load generator in another (core 1), the S3
@@ -10,11 +10,13 @@
  * same command. `--quick` takes ~3 minutes with fewer, shorter runs (and smaller
  * objects for the memory scenario); the default ~12 minutes. `--prof` runs the Node
  * proxies with `--cpu-prof` (profiles in bench/.profiles/). `--no-write` prints only;
- * `--render` rewrites the docs from the last results and bench/notes.md.
+ * `--render` rewrites the docs from the last results and bench/notes.md; `--bundle=FILE`
+ * measures another build of bench/servers/proxy.ts (e.g. one made at an older commit).
  */
 import { spawnSync } from 'node:child_process'
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import http from 'node:http'
+import net from 'node:net'
 import os from 'node:os'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -40,8 +42,8 @@ if (args.includes('--render')) {
 }
 
 const SETTINGS = QUICK
-  ? { runs: 2, hitSeconds: 3, passSeconds: 3, streamSize: 256 << 20, streamRuns: 2, memorySize: 64 << 20, slowSeconds: 6, disconnects: 3 }
-  : { runs: 3, hitSeconds: 8, passSeconds: 5, streamSize: 1 << 30, streamRuns: 5, memorySize: 256 << 20, slowSeconds: 20, disconnects: 5 }
+  ? { runs: 2, hitSeconds: 3, passSeconds: 3, streamSize: 256 << 20, streamRuns: 2, memorySize: 64 << 20, slowSeconds: 6, disconnects: 3, stalled: 100 }
+  : { runs: 3, hitSeconds: 8, passSeconds: 5, streamSize: 1 << 30, streamRuns: 5, memorySize: 256 << 20, slowSeconds: 20, disconnects: 5, stalled: 300 }
 const CONNECTIONS = 32
 // A 12-megapixel JPEG to an 800-pixel WebP, two at a time (one per core), proxy beside sharp alone.
 const IMAGE = { width: 4000, height: 3000, concurrency: 2, query: 'w=800&fmt=webp', seconds: QUICK ? 5 : 12, runs: QUICK ? 2 : 3 }
@@ -72,7 +74,8 @@ process.on('SIGINT', async () => {
 async function main() {
   const env = environment()
   log(`${QUICK ? 'quick' : 'full'} run on ${env.cpu} ×${env.cores}, load generator: ${LOAD_TOOL}`)
-  const proxyBundle = buildProxy()
+  // `--bundle=FILE`: measure another build of bench/servers/proxy.ts (say, one made at an older commit).
+  const proxyBundle = args.find((a) => a.startsWith('--bundle='))?.slice(9) ?? buildProxy()
   const results = { settings: { ...SETTINGS, connections: CONNECTIONS, streams: STREAMS, slowRate: SLOW_RATE, quick: QUICK }, env, notes }
 
   const origin = await startServer('origin', process.execPath, [path.join(BENCH, 'servers/origin.mjs')])
@@ -96,6 +99,7 @@ async function main() {
     if (wants('pass')) results.pass = await passThrough(origin, startNodeProxy, startBunProxy, env)
     if (wants('stream')) results.stream = await streaming(origin, startNodeProxy, startBunProxy)
     if (wants('memory')) results.memory = await memory(origin, startNodeProxy)
+    if (wants('stalled')) results.stalled = await stalledHits(startNodeProxy)
     if (wants('disconnect')) results.disconnect = await disconnect(origin, startNodeProxy, startBunProxy, startPipe)
     if (wants('images')) results.images = await imageTransforms()
   } finally {
@@ -107,7 +111,7 @@ async function main() {
   if (WRITE && ONLY !== undefined && existsSync(path.join(ROOT, 'docs/benchmarks.json'))) {
     // A partial run updates only its scenarios; the others keep the figures (and date) of the last run.
     const previous = JSON.parse(readFileSync(path.join(ROOT, 'docs/benchmarks.json'), 'utf8'))
-    for (const scenario of ['hit', 'pass', 'stream', 'memory', 'disconnect', 'images']) {
+    for (const scenario of ['hit', 'pass', 'stream', 'memory', 'stalled', 'disconnect', 'images']) {
       if (!ONLY.includes(scenario) && previous[scenario] !== undefined) results[scenario] = previous[scenario]
     }
     results.partial = { scenarios: ONLY, date: results.env.date, base: previous.env }
@@ -518,6 +522,83 @@ async function memoryRun(origin, startNodeProxy, kind, { rate, seconds }) {
   } finally {
     await proxy.stop()
   }
+}
+
+// --- 4b. stalled cache hits --------------------------------------------------
+
+const STALLED_SIZE = 8 << 20
+
+/**
+ * Connections that each request one cached 8 MB object and then stop reading: what each
+ * pins in the proxy's process beyond the kernel's socket buffers (kernel memory, not in
+ * RSS). The same through the reference bridges.
+ */
+async function stalledHits(startNodeProxy) {
+  const count = SETTINGS.stalled
+  const out = { connections: count, size: STALLED_SIZE, results: {} }
+  for (const { bridge, id, label } of [{ bridge: 'node', id: 'node-proxy', label: 'yatagarasu, Node adapter' }, ...BRIDGES]) {
+    log(`stalled hits: ${count} connections to one cached ${STALLED_SIZE >> 20} MB object, ${id}`)
+    const probePort = await freePort()
+    const proxy = await startNodeProxy({ cpu: null, probePort, bridge })
+    const probe = async (settle) => JSON.parse((await get(`http://127.0.0.1:${probePort}/${settle ? 'settled' : 'usage'}`, { keep: true })).body)
+    const url = `${proxy.url}/c/${STALLED_SIZE}`
+    const sockets = []
+    try {
+      for (let i = 0; i < 3; i++) await get(url)
+      const answer = await get(url)
+      if (answer.status !== 200 || answer.length !== STALLED_SIZE || !/HIT/.test(String(answer.headers['x-cache']))) {
+        throw new Error(`${label} answered ${answer.status}, ${answer.length} bytes, X-Cache ${answer.headers['x-cache']}`)
+      }
+      await sleep(500)
+      const idleSettled = (await probe(true)).after
+      const idle = memoryOf(proxy.pid).rss
+      const resetOk = resetPeak(proxy.pid)
+      const { port } = new URL(proxy.url)
+      await Promise.all(
+        Array.from({ length: count }, () =>
+          new Promise((resolve, reject) => {
+            const socket = net.connect(Number(port), '127.0.0.1', () => socket.write(`GET /c/${STALLED_SIZE} HTTP/1.1\r\nHost: bench\r\n\r\n`))
+            sockets.push(socket)
+            // The head and the first bytes arrived: from now on nothing is read.
+            socket.once('data', () => {
+              socket.pause()
+              resolve()
+            })
+            socket.once('error', reject)
+          }),
+        ),
+      )
+      const rss = await steadyRss(proxy.pid)
+      const peak = resetOk ? memoryOf(proxy.pid).hwm : rss
+      const settled = (await probe(true)).after
+      out.results[id] = {
+        label,
+        idleMB: idle / 2 ** 20,
+        rssMB: rss / 2 ** 20,
+        perConnectionKB: (rss - idle) / count / 1024,
+        peakPerConnectionKB: (peak - idle) / count / 1024,
+        settledPerConnectionKB: (settled.rss - idleSettled.rss) / count / 1024,
+        livePerConnectionKB: (settled.heapUsed + settled.arrayBuffers - idleSettled.heapUsed - idleSettled.arrayBuffers) / count / 1024,
+      }
+      log(`stalled ${id}: ${out.results[id].perConnectionKB.toFixed(0)} KB RSS per connection (peak ${out.results[id].peakPerConnectionKB.toFixed(0)} KB), ${out.results[id].livePerConnectionKB.toFixed(0)} KB live after full GCs`)
+    } finally {
+      for (const socket of sockets) socket.destroy()
+      await proxy.stop()
+    }
+  }
+  return out
+}
+
+/** RSS once it stopped moving (three samples 300 ms apart within 1 %), at most 10 s. */
+async function steadyRss(pid) {
+  const samples = [memoryOf(pid).rss]
+  for (let i = 0; i < 33; i++) {
+    await sleep(300)
+    samples.push(memoryOf(pid).rss)
+    const last = samples.slice(-3)
+    if (last.length === 3 && Math.max(...last) - Math.min(...last) <= Math.max(...last) * 0.01) break
+  }
+  return samples.at(-1)
 }
 
 // --- 5. disconnect -------------------------------------------------------------

@@ -91,6 +91,10 @@ export function targets(results) {
       out.push({ id: `memory-live-${kind}`, name: `live memory per active stream after full GCs, ${kind} clients (Node; heap + ArrayBuffers, section 4)`, target: '≤ 256 KB', value: `${f0(run.settled.liveKB)} KB`, budget: run.settled.liveKB / 256, ok: run.settled.liveKB <= 256, info: true })
     }
   }
+  const stalled = results.stalled?.results?.['node-proxy']
+  if (stalled) {
+    out.push({ id: 'stalled-hit', name: `process memory per stalled cache-hit connection (${results.stalled.connections} × one cached ${kb(results.stalled.size)} object, never read), Node adapter`, target: '≤ 256 KB', value: `${f0(stalled.perConnectionKB)} KB`, budget: stalled.perConnectionKB / 256, ok: stalled.perConnectionKB <= 256 })
+  }
   for (const [id, run] of Object.entries(results.disconnect ?? {})) {
     if (id === 'node-pipe') continue // a reference, not a target
     const who = id === 'node-proxy' ? 'Node adapter' : 'Bun.serve'
@@ -255,6 +259,20 @@ function markdown(results) {
     )
   }
 
+  if (results.stalled) {
+    const { stalled } = results
+    push(
+      '## 4b. Stalled cache hits',
+      '',
+      `${stalled.connections} connections each request one cached ${kb(stalled.size)} object, read its first bytes, then never read again; each proxy in a fresh process with the object cached. Per connection = (RSS once steady − RSS before) / ${stalled.connections}; the kernel's socket buffers are kernel memory and not in it. "Live" is heap + ArrayBuffers after full GCs, against the same before.`,
+      '',
+      '| proxy | RSS per connection | peak RSS per connection | live per connection (after full GCs) |',
+      '| --- | --- | --- | --- |',
+    )
+    for (const r of Object.values(stalled.results)) push(`| ${r.label} | **${f0(r.perConnectionKB)} KB** | ${f0(r.peakPerConnectionKB)} KB | ${f0(r.livePerConnectionKB)} KB |`)
+    push('')
+  }
+
   if (results.disconnect && Object.keys(results.disconnect).length) {
     push(
       '## 5. Disconnect cost',
@@ -298,6 +316,8 @@ function markdown(results) {
     'npm run bench                  # ~12 min: every scenario, medians of 3 runs; rewrites docs/benchmarks.{md,svg,json}',
     'npm run bench -- --quick       # ~3 min: fewer and shorter runs, smaller objects for memory',
     'npm run bench -- --only=hit,pass --no-write   # some scenarios, print only',
+    'npm run bench -- --only=stalled --bundle=OLD.mjs   # another build of bench/servers/proxy.ts (e.g. from an older commit)',
+    'node bench/experiments/cpu-per-request.mjs floor node hono srvx   # CPU time per request, interleaved (steadier than req/s on a busy machine)',
     'npm run bench -- --only=images                # image transforms only (updates that section)',
     'npm run bench -- --prof --only=hit            # Node proxies with --cpu-prof (bench/.profiles/)',
     'npm run bench -- --render                     # rewrite these docs from docs/benchmarks.json and bench/notes.md',
@@ -370,6 +390,7 @@ function short(t) {
     'stream-node-proxy': 'stream, Node',
     'stream-bun-proxy': 'stream, Bun',
     'memory-fast': 'RSS/stream fast',
+    'stalled-hit': 'stalled hit, Node',
     'memory-slow': 'RSS/stream slow',
     'disc-bytes-node-proxy': 'after disconnect, Node',
     'disc-time-node-proxy': 'cancel time, Node',
