@@ -14,6 +14,7 @@ import {
   type YatagarasuConfig,
 } from '../src/index.js'
 import { parsePrometheusText, valueOf } from './support/prometheus-text.js'
+import { backgroundWork } from './support/cache-origin.js'
 
 const JWT_SECRET = 'metrics-test-secret-that-is-long-enough!!'
 const TOKEN_LIKE = 'eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ4In0.c2lnbmF0dXJl'
@@ -83,13 +84,14 @@ describe('createYatagarasu(config, { metrics, requestLog })', () => {
   it('counts requests by bucket, method and status, cache results, S3 calls, bytes and streams', async () => {
     const metrics = createMetrics()
     const handler = createYatagarasu(config(), { fetch: stubS3, metrics, logger: memoryLogger() })
+    const work = backgroundWork() // the cache writes, awaited before the next request
     const get = async (path: string, init?: RequestInit) => {
-      const response = await handler(new Request(`http://proxy.test${path}`, init))
+      const response = await handler(new Request(`http://proxy.test${path}`, init), work.context)
       await response.arrayBuffer()
+      await work.flush()
       return response.status
     }
     expect(await get('/cdn/a.bin')).toBe(200) // miss, stored
-    await new Promise((resolve) => setTimeout(resolve, 20))
     expect(await get('/cdn/a.bin')).toBe(200) // hit
     expect(await get('/media/v.bin')).toBe(200) // bypass (no cache)
     expect(await get('/media/missing')).toBe(404)
