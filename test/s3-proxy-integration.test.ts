@@ -224,9 +224,8 @@ describe('streaming', () => {
     const reader = response.body!.getReader()
     await reader.read()
     abort.abort()
-    const left = performance.now()
+    // Stopped, not finished: an unstopped transfer would complete with every byte sent.
     const result = await s3.requests[0]!.done
-    expect(performance.now() - left).toBeLessThan(1000)
     expect(result.completed).toBe(false)
     expect(result.bytesSent).toBeLessThan(SLOW_SIZE / 2)
   })
@@ -241,9 +240,8 @@ describe('streaming', () => {
       })
       req.on('error', () => {})
     })
-    const left = performance.now()
+    // Stopped, not finished: an unstopped transfer would complete with every byte sent.
     const result = await s3.requests[0]!.done
-    expect(performance.now() - left).toBeLessThan(1000)
     expect(result.completed).toBe(false)
     expect(result.bytesSent).toBeLessThan(SLOW_SIZE / 2)
   })

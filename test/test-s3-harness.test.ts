@@ -375,9 +375,7 @@ describe('streaming', () => {
       })
       req.on('error', () => {})
     })
-    const left = performance.now()
     const result = await s3.requests[0]!.done
-    expect(performance.now() - left).toBeLessThan(500)
     expect(result.completed).toBe(false)
     expect(result.bytesSent).toBeGreaterThan(0)
     expect(result.bytesSent).toBeLessThan(SIZE / 2)
