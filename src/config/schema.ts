@@ -93,6 +93,13 @@ export const bucketSchema = v.object({
   s3: s3Schema,
   /** JWT authentication; absent or `enabled: false` means public. */
   auth: v.optional(authSchema),
+  /**
+   * With `auth`: `private` (default) makes 200/206/304 responses say `Cache-Control:
+   * private` (S3's `max-age` kept, its `public` dropped), so no shared cache in front (CDN,
+   * corporate proxy) stores what a token unlocked; `public` passes S3's `Cache-Control`
+   * on as it is. No effect without `auth`.
+   */
+  cacheControl: v.optional(v.picklist(['private', 'public'], 'must be private or public')),
   /** Caching of small objects; see docs/caching.md. */
   cache: v.optional(cacheSchema),
   /** CORS: preflights answered without S3, `Access-Control-*` headers on every response. */

@@ -17,6 +17,8 @@ export interface ResolvedBucket {
   readonly pathPrefix: string
   readonly s3: ResolvedS3
   readonly auth?: ResolvedAuth
+  /** `public` when the bucket lets shared caches store its authenticated responses; see `cacheControl`. */
+  readonly cacheControl?: 'private' | 'public'
   readonly cache?: ResolvedCache
   readonly cors?: ResolvedCors
   readonly ipFilter?: ResolvedIpFilter

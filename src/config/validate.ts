@@ -42,6 +42,7 @@ function resolve(input: YatagarasuConfig): ResolvedConfig {
         pathPrefix: normalizePrefix(bucket.pathPrefix),
         s3: resolveS3(bucket.s3),
         ...(auth !== undefined && { auth }),
+        ...(bucket.cacheControl !== undefined && { cacheControl: bucket.cacheControl }),
         ...(cache !== undefined && { cache }),
         ...(cors !== undefined && { cors }),
         ...(ipFilter !== undefined && { ipFilter }),

@@ -8,6 +8,8 @@ import { resolveConfig } from '../config/resolve.js'
 import type { ResolvedConfig, YatagarasuConfig } from '../config/types.js'
 import type { Middleware, RequestContext } from '../context.js'
 import { ForbiddenError, UnauthorizedError, type HttpError } from '../errors.js'
+import { privateCacheControl } from '../http/cache-control.js'
+import { withHeader } from '../http/mutable-response.js'
 import { consoleLogger, type Logger } from '../logging/logger.js'
 
 export interface JwtAuthOptions {
@@ -49,6 +51,15 @@ type Decision =
 
 type Guard = (ctx: RequestContext) => Promise<Decision>
 
+/** A protected bucket: its guard, and whether its answers must stay out of shared caches. */
+interface Protection {
+  guard: Guard
+  private: boolean
+}
+
+// The answers that carry the object (or confirm the client's copy of it) and that a shared cache could store.
+const PRIVATE_STATUSES = new Set([200, 206, 304])
+
 /**
  * Per-bucket JWT authentication (buckets with an `auth` block; others pass). Runs after
  * `routing` and before the cache and the origin, so nothing is served or fetched for a
@@ -59,7 +70,10 @@ type Guard = (ctx: RequestContext) => Promise<Decision>
  *   (`token expired`, `signature invalid`, ...);
  * - valid but failing `claimsVerification` → 403 with `error="insufficient_scope"`.
  *
- * On success the verified claims are on `ctx.claims`. A token taken from the query
+ * On success the verified claims are on `ctx.claims`, and the 200/206/304 that comes back
+ * says `Cache-Control: private` (S3's `max-age` kept, `public` dropped) unless the bucket
+ * sets `cacheControl: 'public'`: a shared cache in front must not serve what a token
+ * unlocked to someone without one. A token taken from the query
  * string is removed from `ctx.url` before the next middleware runs. Keys are imported
  * once per bucket; a JWKS is fetched lazily, cached, and shared by concurrent requests.
  *
@@ -72,24 +86,25 @@ type Guard = (ctx: RequestContext) => Promise<Decision>
 export function jwtAuth(config: YatagarasuConfig | ResolvedConfig, options: JwtAuthOptions = {}): Middleware {
   const logger = options.logger ?? consoleLogger
   const audit = options.audit
-  const guards = new Map<string, Guard>()
+  const protections = new Map<string, Protection>()
   for (const bucket of resolveConfig(config).buckets) {
-    if (bucket.auth !== undefined) guards.set(bucket.name, createGuard(bucket.name, bucket.auth.jwt, options, logger))
+    if (bucket.auth === undefined) continue
+    protections.set(bucket.name, { guard: createGuard(bucket.name, bucket.auth.jwt, options, logger), private: bucket.cacheControl !== 'public' })
   }
 
   return async function jwtAuthMiddleware(ctx, next) {
     const bucket = ctx.bucket
     // Fail closed: without a routed bucket we can't tell whether the request needs a token.
     if (bucket === undefined) throw new Error('jwtAuth runs after routing')
-    const guard = guards.get(bucket.name)
-    if (guard === undefined) {
+    const protection = protections.get(bucket.name)
+    if (protection === undefined) {
       if (bucket.auth !== undefined) throw new Error(`jwtAuth was not created with bucket ${bucket.name}`)
       return next()
     }
     const started = performance.now()
     let decision: Decision
     try {
-      decision = await guard(ctx)
+      decision = await protection.guard(ctx)
     } catch (error) {
       audit?.(auditEntry(ctx, bucket.name, ANONYMOUS, 'deny', 'error'))
       throw error
@@ -100,7 +115,9 @@ export function jwtAuth(config: YatagarasuConfig | ResolvedConfig, options: JwtA
     }
     if (!decision.allowed) throw decision.error
     ctx.claims = decision.claims
-    return next()
+    const response = await next()
+    if (!protection.private || !PRIVATE_STATUSES.has(response.status)) return response
+    return withHeader(response, 'cache-control', privateCacheControl(response.headers.get('cache-control')))
   }
 }
 

@@ -295,6 +295,8 @@ export function describeConformance(name: string, startTarget: StartTarget, limi
       const reader = await rawRequest(url('/priv/hello.txt'), { headers: { Authorization: `Bearer ${await token('reader')}` } })
       expect(reader.status).toBe(200)
       expect(reader.body.toString()).toBe(HELLO)
+      // What a token unlocked stays out of shared caches in front.
+      expect(reader.headers['cache-control']).toBe('private')
       // The client's token never goes to S3.
       expect(s3RequestsFor('hello.txt')[0]?.headers.authorization).toMatch(/^AWS4-HMAC-SHA256 /)
     })
