@@ -28,10 +28,4 @@ export default defineConfig({
   splitting: true,
   sourcemap: false,
   treeshake: true,
-  // quick-lru 7 is ESM-only: `require('quick-lru')` fails on Node 20, so the CJS build
-  // carries its own copy. The ESM build keeps it external (a normal dependency).
-  noExternal: ['quick-lru'],
-  esbuildOptions(options, { format }) {
-    if (format === 'esm') options.external = [...(options.external ?? []), 'quick-lru']
-  },
 })

@@ -1,5 +1,5 @@
 /**
- * The memory store (quick-lru, byte-accounted): LRU eviction under maxSize, TTL with
+ * The memory store (lru-cache, bounded by bytes): LRU eviction under maxSize, TTL with
  * an injected clock, purge by prefix; and the same through the handler.
  */
 import { beforeEach, describe, expect, it } from 'vitest'

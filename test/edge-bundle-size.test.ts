@@ -24,7 +24,7 @@ import { createRouteHandlers } from 'yatagarasu/vercel'
 /** Everything the core entry exports. */
 const WHOLE_ENTRY = `import * as yatagarasu from 'yatagarasu'; (globalThis as any).yatagarasu = yatagarasu`
 
-const ALLOWED_SOURCES = new Set(['yatagarasu', '@noble/hashes', 'jose', 'valibot', 'quick-lru', 'yaml', 'entry'])
+const ALLOWED_SOURCES = new Set(['yatagarasu', '@noble/hashes', 'jose', 'valibot', 'lru-cache', 'yaml', 'entry'])
 
 interface Measured {
   minified: number
@@ -49,7 +49,7 @@ const kb = (bytes: number) => `${(bytes / 1024).toFixed(1)} KB`
 describe('the edge bundle', () => {
   const cases = [
     // Budgets: today's figure plus some room; raise them knowingly, never by accident.
-    { name: 'a worker using createYatagarasu', contents: WORKER, gzipBudget: 40 * 1024, yaml: false },
+    { name: 'a worker using createYatagarasu', contents: WORKER, gzipBudget: 46 * 1024, yaml: false }, // 40 → 46: lru-cache (byte-bounded memory store) replaced quick-lru
     { name: 'the Next.js Edge route (createRouteHandlers + parseConfig)', contents: NEXT_EDGE_ROUTE, gzipBudget: 80 * 1024, yaml: true },
     { name: 'the whole yatagarasu entry', contents: WHOLE_ENTRY, gzipBudget: 85 * 1024, yaml: true },
   ]

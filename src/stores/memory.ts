@@ -1,4 +1,4 @@
-import QuickLRU from 'quick-lru'
+import { LRUCache } from 'lru-cache'
 import type { CacheEntry, CacheStore } from '../cache/store.js'
 import { DEFAULT_CACHE_MAX_SIZE } from '../config/cache-schema.js'
 
@@ -22,20 +22,16 @@ export interface MemoryStore extends CacheStore {
 }
 
 // Per-entry bookkeeping beyond the body: the key, the header strings, the entry object
-// and the LRU's map slots. An estimate; it keeps a flood of tiny objects bounded too.
+// and the LRU's slots. An estimate; it keeps a flood of tiny objects bounded too.
 const ENTRY_OVERHEAD = 256
-
-interface Slot {
-  readonly entry: CacheEntry
-  readonly bytes: number
-}
 
 /**
  * The default store: least recently used entries are evicted first once the bytes held
- * exceed `maxSize`. Built on `quick-lru`, whose own bound counts entries, so bytes are
- * accounted here: every insertion evicts from the least recently used end until the
- * total fits. Reads move an entry to the most recent end. Expiry is checked against
- * `now` on read (lazily; expired entries also leave through eviction).
+ * would exceed `maxSize`. Built on `lru-cache`, which bounds by size: each entry's bytes
+ * (body, header strings, key, plus a fixed overhead) are its size, eviction from the
+ * least recently used end makes room before an insertion, and an entry larger than
+ * `maxSize` is not kept. Reads make an entry most recently used. Each entry lives until
+ * its `expiresAt` by `now` (lru-cache's TTL, checked on read).
  *
  * @example
  * const cache = createCache({ store: (bucket) => memoryStore({ maxSize: bucket.maxSize }) })
@@ -44,71 +40,50 @@ export function memoryStore(options: MemoryStoreOptions = {}): MemoryStore {
   const maxSize = options.maxSize ?? DEFAULT_CACHE_MAX_SIZE
   if (!(Number.isFinite(maxSize) && maxSize > 0)) throw new TypeError('memoryStore: maxSize must be a positive number of bytes')
   const now = options.now ?? Date.now
-  let bytes = 0
-  // quick-lru's entry bound is set out of reach: its two-generation scheme would drop
-  // half the entries at once, and only tracks recency per generation. The byte budget
-  // (with its per-entry overhead) is what bounds the count.
-  const lru = new QuickLRU<string, Slot>({
-    maxSize: Number.MAX_SAFE_INTEGER,
-    onEviction: (_key, slot) => {
-      bytes -= slot.bytes
+  let evictions = 0
+  const lru = new LRUCache<string, CacheEntry>({
+    maxSize: Math.max(1, Math.floor(maxSize)),
+    sizeCalculation: (entry, key) => sizeOf(key, entry),
+    // TTLs run on `now`, read at every check: no cached time (and no timer to expire it),
+    // so an injected clock is seen at once.
+    perf: { now },
+    ttlResolution: 0,
+    dispose: (_entry, _key, reason) => {
+      if (reason === 'evict') evictions++
     },
   })
 
-  function remove(key: string): boolean {
-    const slot = lru.peek(key)
-    if (slot === undefined) return false
-    lru.delete(key)
-    bytes -= slot.bytes
-    return true
-  }
-
-  let evictions = 0
-
-  function evictUntilFits(): void {
-    while (bytes > maxSize) {
-      const oldest = lru.entriesAscending().next()
-      if (oldest.done) return
-      if (remove(oldest.value[0])) evictions++
-    }
-  }
-
   return {
     async get(key) {
-      const slot = lru.peek(key)
-      if (slot === undefined) return undefined
-      if (slot.entry.expiresAt <= now()) {
-        remove(key)
+      const entry = lru.get(key)
+      // lru-cache drops an entry once its age exceeds the TTL; the cache's rule is that
+      // it is gone from `expiresAt` on, a millisecond earlier.
+      if (entry !== undefined && entry.expiresAt <= now()) {
+        lru.delete(key)
         return undefined
       }
-      // Re-inserting moves the key to the most recently used end (a plain `get` does
-      // not reorder keys within quick-lru's current generation).
-      lru.delete(key)
-      lru.set(key, slot)
-      return slot.entry
+      return entry
     },
     async set(key, entry) {
-      remove(key)
-      const slot = { entry, bytes: sizeOf(key, entry) }
-      if (slot.bytes > maxSize || entry.expiresAt <= now()) return
-      lru.set(key, slot)
-      bytes += slot.bytes
-      evictUntilFits()
+      const ttl = entry.expiresAt - now()
+      // A TTL of 0 would mean "forever" to lru-cache.
+      if (ttl <= 0) lru.delete(key)
+      else lru.set(key, entry, { ttl })
     },
     async delete(key) {
-      return remove(key)
+      return lru.delete(key)
     },
     async deletePrefix(prefix) {
+      lru.purgeStale() // expired entries go too, without counting as purged
       let removed = 0
-      for (const key of [...lru.keys()]) if (key.startsWith(prefix) && remove(key)) removed++
+      for (const key of [...lru.keys()]) if (key.startsWith(prefix) && lru.delete(key)) removed++
       return removed
     },
     clear() {
       lru.clear()
-      bytes = 0
     },
     get size() {
-      return bytes
+      return lru.calculatedSize
     },
     get entries() {
       return lru.size

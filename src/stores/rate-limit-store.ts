@@ -1,4 +1,4 @@
-import QuickLRU from 'quick-lru'
+import { LRUCache } from 'lru-cache'
 
 /** A token bucket's refill rate and size. */
 export interface RateLimitRule {
@@ -39,13 +39,17 @@ interface Bucket {
 
 const ALLOWED: RateLimitDecision = Object.freeze({ allowed: true, retryAfterMs: 0 })
 
-/** Token buckets in this process's memory, bounded by an LRU. */
+/** Token buckets in this process's memory, the least recently used dropped beyond `maxKeys` (`lru-cache`). */
 export function memoryRateLimitStore(options: MemoryRateLimitStoreOptions = {}): RateLimitStore {
   const now = options.now ?? (() => performance.now())
-  const buckets = new QuickLRU<string, Bucket>({ maxSize: options.maxKeys ?? 50_000 })
+  const maxKeys = options.maxKeys ?? 50_000
+  // Made on first use: lru-cache allocates its slots for `max` keys up front (about 1 MB
+  // at the default), which a handler without rate limits should not pay.
+  let buckets: LRUCache<string, Bucket> | undefined
   return {
     consume(key, rule) {
       const t = now()
+      buckets ??= new LRUCache<string, Bucket>({ max: maxKeys })
       let bucket = buckets.get(key)
       if (bucket === undefined) {
         bucket = { tokens: rule.burstSize, at: t }
