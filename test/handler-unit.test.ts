@@ -225,11 +225,10 @@ describe('responses to the client', () => {
     const slow = createYatagarasu({
       buckets: [{ ...config.buckets[0]!, s3: { ...config.buckets[0]!.s3, timeout: 0.05 } }],
     })
-    reply = () => new Promise<Response>((resolve) => setTimeout(() => resolve(new HttpResponse('late')), 1000)) as never
-    const started = performance.now()
+    // S3 never answers: only the 50 ms header timeout can end the request.
+    reply = () => new Promise<Response>(() => {}) as never
     const response = await slow(new Request('http://proxy.test/cdn/k'))
     expect(response.status).toBe(504)
-    expect(performance.now() - started).toBeLessThan(900)
     expect((await errorBody(response)).code).toBe('GatewayTimeout')
   })
 })
