@@ -55,7 +55,9 @@ export async function startLocalS3({ buckets, host = '127.0.0.1', port = 0 }) {
     configureBuckets: buckets.map((name) => ({ name })),
   })
   const { port: s3rverPort } = await s3rver.run()
-  const agent = new http.Agent({ keepAlive: true })
+  // A new connection to s3rver per request: a kept-alive one can be closed by s3rver (after
+  // its 5 s idle timeout) just as it is reused, and the request would fail for nothing.
+  const agent = new http.Agent({ keepAlive: false })
 
   /** The object's size from a HEAD without conditions, or undefined if s3rver has none to give. */
   function objectSize(path) {
@@ -94,6 +96,9 @@ export async function startLocalS3({ buckets, host = '127.0.0.1', port = 0 }) {
   }
 
   const front = http.createServer((req, res) => void handle(req, res))
+  // Clients (the proxy, the tests' harness) keep connections alive: never close an idle one
+  // under them, which races with its reuse on a busy machine. close() ends them all.
+  front.keepAliveTimeout = 0
   try {
     await new Promise((resolve, reject) => {
       front.once('error', reject)
