@@ -23,6 +23,7 @@ const INTEGRATION = [
   'test/audit-log-server.test.ts',
   'test/cache-disk-runtimes.test.ts',
   'test/cache-disk-store.test.ts',
+  'test/cache-redis-purge-bus.test.ts',
   'test/cache-redis-store.test.ts',
   'test/cache-s3-integration.test.ts',
   'test/cache-tiered-store.test.ts',

@@ -91,6 +91,9 @@ export { cache, type CacheOptions } from './middleware/cache.js'
 export {
   createCache,
   type CacheBucket,
+  type CacheBucketStats,
+  type CacheLayerStats,
+  type CacheStats,
   type CacheStoreFactory,
   type CreateCacheOptions,
   type PurgeTarget,
@@ -100,6 +103,8 @@ export { isStreamedEntry, type CacheEntry, type CacheEntryMeta, type CacheStore,
 export { encodeEntry, decodeEntry } from './cache/entry-codec.js'
 export { memoryStore, type MemoryStore, type MemoryStoreOptions } from './stores/memory.js'
 export { tieredStore } from './stores/tiered.js'
+export { layeredStore, type CacheLayer, type LayeredStore, type LayeredStoreOptions, type LayerStats } from './stores/layered.js'
+export type { PurgeBus, PurgeMessage } from './cache/purge-bus.js'
 export { webCacheStore, type WebCacheStoreOptions } from './stores/web-cache.js'
 export {
   DEFAULT_CACHE_MAX_ITEM_SIZE,

@@ -39,6 +39,37 @@ export type PurgeTarget =
   | { bucket: string; prefix: string; key?: undefined }
   /** Every object of the bucket. */
   | { bucket: string; key?: undefined; prefix?: undefined }
+  /** Every object of every bucket this cache holds. */
+  | { bucket?: undefined; key?: undefined; prefix?: undefined }
+
+/** A layer's figures in {@link CacheStats}; `entries`/`bytes` are `null` where a store can't count (Redis). */
+export interface CacheLayerStats {
+  readonly layer: string
+  readonly entries: number | null
+  readonly bytes: number | null
+  readonly hits: number
+  readonly misses: number
+  /** Operations that failed in this layer and were skipped (layered stores). */
+  readonly errors: number
+}
+
+/** A bucket's figures in {@link CacheStats}. */
+export interface CacheBucketStats {
+  readonly bucket: string
+  /** Requests answered from the cache (`X-Cache: HIT`). */
+  readonly hits: number
+  /** Requests sent to S3 because nothing was cached (`MISS`). */
+  readonly misses: number
+  /** Requests that skipped the cache (`BYPASS`: Range, no-cache, a failing store). */
+  readonly bypasses: number
+  /** The bucket's entries and bytes in each layer (`null` where a store can't count). */
+  readonly layers: ReadonlyArray<{ readonly layer: string; readonly entries: number | null; readonly bytes: number | null }>
+}
+
+export interface CacheStats {
+  readonly layers: readonly CacheLayerStats[]
+  readonly buckets: readonly CacheBucketStats[]
+}
 
 /**
  * The cache behind one or more handlers: its stores, and the fills in progress.
@@ -59,6 +90,13 @@ export interface YatagarasuCache {
    * await cache.purge({ bucket: 'cdn' })
    */
   purge(target: PurgeTarget): Promise<number>
+  /**
+   * Figures per layer (entries, bytes, hits, misses, errors; summed over the stores of
+   * all buckets) and per bucket (hits, misses, bypasses since this cache was created,
+   * and its entries and bytes in each layer). Layer names come from `layeredStore`; a
+   * plain store is one layer, `memory` for the default store, else `store`.
+   */
+  stats(): CacheStats
 }
 
 /** The outcome of a fill, as requests waiting on it see it. */
@@ -84,6 +122,16 @@ export interface CacheInternals {
   readonly now: () => number
   readonly flights: Map<string, Flight>
   storeFor(bucket: CacheBucket): CacheStore
+  /** Counts a request's outcome for {@link YatagarasuCache.stats}. */
+  count(bucket: string, status: 'HIT' | 'MISS' | 'BYPASS'): void
+}
+
+/** What a store may offer for {@link YatagarasuCache.stats} (memoryStore, diskStore, layeredStore do). */
+interface Countable {
+  readonly size?: unknown
+  readonly entries?: unknown
+  usage?(prefix: string): { entries: number; bytes: number } | ReadonlyArray<{ layer: string; entries: number | null; bytes: number | null }>
+  stats?(): readonly CacheLayerStats[]
 }
 
 const internals = new WeakMap<YatagarasuCache, CacheInternals>()
@@ -105,6 +153,65 @@ export function createCache(options: CreateCacheOptions = {}): YatagarasuCache {
     typeof option === 'function' ? option : (bucket) => memoryStore({ maxSize: bucket.maxSize, now })
   const stores = new Map<string, { store: CacheStore; maxSize: number }>()
   const flights = new Map<string, Flight>()
+  const outcomes = new Map<string, { hits: number; misses: number; bypasses: number }>()
+  const plainLayer = option === undefined ? 'memory' : 'store'
+
+  function outcomesOf(bucket: string) {
+    let found = outcomes.get(bucket)
+    if (found === undefined) outcomes.set(bucket, (found = { hits: 0, misses: 0, bypasses: 0 }))
+    return found
+  }
+
+  /** A bucket's entries and bytes per layer of its store. */
+  function usageOf(bucket: string, store: CacheStore): CacheBucketStats['layers'] {
+    const countable = store as Countable
+    const usage = typeof countable.usage === 'function' ? countable.usage(bucketPrefix(bucket)) : undefined
+    if (Array.isArray(usage)) return usage
+    if (usage !== undefined) return [{ layer: plainLayer, ...(usage as { entries: number; bytes: number }) }]
+    // A store of this bucket alone counts for it as a whole.
+    const own = [...stores.values()].filter((slot) => slot.store === store).length === 1 && store !== shared
+    return [
+      {
+        layer: plainLayer,
+        entries: own && typeof countable.entries === 'number' ? countable.entries : null,
+        bytes: own && typeof countable.size === 'number' ? countable.size : null,
+      },
+    ]
+  }
+
+  function layerStats(): CacheLayerStats[] {
+    const byName = new Map<string, { layer: string; entries: number | null; bytes: number | null; hits: number; misses: number; errors: number }>()
+    const add = (figures: CacheLayerStats) => {
+      const found = byName.get(figures.layer)
+      if (found === undefined) return void byName.set(figures.layer, { ...figures })
+      found.entries = found.entries === null || figures.entries === null ? null : found.entries + figures.entries
+      found.bytes = found.bytes === null || figures.bytes === null ? null : found.bytes + figures.bytes
+      found.hits += figures.hits
+      found.misses += figures.misses
+      found.errors += figures.errors
+    }
+    const seen = new Set<CacheStore>()
+    for (const [bucket, { store }] of stores) {
+      const countable = store as Countable
+      if (typeof countable.stats === 'function') {
+        if (!seen.has(store)) countable.stats().forEach(add)
+      } else {
+        // A plain store: its hits and misses are those of the buckets using it.
+        const { hits, misses } = outcomesOf(bucket)
+        const first = !seen.has(store)
+        add({
+          layer: plainLayer,
+          entries: first ? (typeof countable.entries === 'number' ? countable.entries : null) : 0,
+          bytes: first ? (typeof countable.size === 'number' ? countable.size : null) : 0,
+          hits,
+          misses,
+          errors: 0,
+        })
+      }
+      seen.add(store)
+    }
+    return [...byName.values()]
+  }
 
   function storeFor(bucket: CacheBucket): CacheStore {
     if (shared !== undefined) {
@@ -121,6 +228,11 @@ export function createCache(options: CreateCacheOptions = {}): YatagarasuCache {
   const cache: YatagarasuCache = {
     async purge(target) {
       const { bucket, key, prefix } = target
+      if (bucket === undefined) {
+        if (key !== undefined || prefix !== undefined) throw new TypeError('purge: a key or prefix needs its bucket')
+        const counts = await Promise.all([...stores.keys()].map((name) => cache.purge({ bucket: name })))
+        return counts.reduce((total, count) => total + count, 0)
+      }
       if (key !== undefined && prefix !== undefined) throw new TypeError('purge: give either key or prefix, not both')
       const store = stores.get(bucket)?.store ?? shared
       if (store === undefined) throw new Error(`purge: no cache is configured for bucket ${JSON.stringify(bucket)}`)
@@ -138,8 +250,22 @@ export function createCache(options: CreateCacheOptions = {}): YatagarasuCache {
       if (store.deletePrefix === undefined) throw new Error('purge: this cache store cannot remove entries by prefix')
       return store.deletePrefix(storeKey)
     },
+    stats() {
+      const buckets = [...stores].map(([bucket, { store }]) => ({ bucket, ...outcomesOf(bucket), layers: usageOf(bucket, store) }))
+      return { layers: layerStats(), buckets }
+    },
   }
-  internals.set(cache, { now, flights, storeFor })
+  internals.set(cache, {
+    now,
+    flights,
+    storeFor,
+    count(bucket, status) {
+      const found = outcomesOf(bucket)
+      if (status === 'HIT') found.hits++
+      else if (status === 'MISS') found.misses++
+      else found.bypasses++
+    },
+  })
   return cache
 }
 

@@ -17,6 +17,7 @@
  * download alive on its own.
  */
 import { withDeclaredLength } from '../http/declared-length.js'
+import { pushStream } from './push-stream.js'
 
 export interface Fill {
   /** The stream to give the client. */
@@ -52,7 +53,7 @@ export function fillFrom(source: ReadableStream<Uint8Array>, maxBytes: number, e
   function complete(): void {
     if (chunks === undefined) return
     if (expectedLength !== undefined && copied !== expectedLength) return abandon('length-mismatch')
-    const joined = join(chunks, copied)
+    const joined = joinChunks(chunks, copied)
     chunks = undefined
     settle({ body: joined })
   }
@@ -123,7 +124,8 @@ export function fillFrom(source: ReadableStream<Uint8Array>, maxBytes: number, e
   return { stream, result }
 }
 
-function join(chunks: readonly Uint8Array[], length: number): Uint8Array {
+/** The chunks as one array of `length` bytes (the chunk itself when there is only one). */
+export function joinChunks(chunks: readonly Uint8Array[], length: number): Uint8Array {
   if (chunks.length === 1 && chunks[0]!.byteLength === length) return chunks[0]!
   const out = new Uint8Array(length)
   let offset = 0
@@ -155,49 +157,15 @@ export interface StoreTee {
  */
 export function teeToStore(source: ReadableStream<Uint8Array>, length: number): StoreTee {
   const reader = source.getReader()
-  let copyController!: ReadableStreamDefaultController<Uint8Array>
-  let copyOpen = true
+  const copy = pushStream()
   let incomplete = false
-  let wanted: (() => void) | undefined
   let received = 0
   let finished = false
 
-  const copy = new ReadableStream<Uint8Array>(
-    {
-      start(c) {
-        copyController = c
-      },
-      pull() {
-        wanted?.()
-      },
-      cancel() {
-        copyOpen = false
-        wanted?.()
-      },
-    },
-    { highWaterMark: 1 },
-  )
-
-  function endCopy(error?: Error): void {
-    if (!copyOpen) return
-    copyOpen = false
-    if (error === undefined) copyController.close()
-    else {
-      incomplete = true
-      copyController.error(error)
-    }
-    wanted?.()
-  }
-
-  /** Resolves when the store has taken the chunk it was given (or is gone). */
-  function copyHasRoom(): Promise<void> | undefined {
-    if (!copyOpen || (copyController.desiredSize ?? 0) > 0) return undefined
-    return new Promise<void>((resolve) => {
-      wanted = () => {
-        wanted = undefined
-        resolve()
-      }
-    })
+  function fail(reason: Error): void {
+    if (!copy.open) return
+    incomplete = true
+    copy.error(reason)
   }
 
   const stream = new ReadableStream<Uint8Array>(
@@ -205,28 +173,29 @@ export function teeToStore(source: ReadableStream<Uint8Array>, length: number): 
       {
         async pull(controller) {
           try {
-            await copyHasRoom()
             const { done, value } = await reader.read()
             if (finished) return // the client cancelled meanwhile
             if (done) {
               finished = true
-              endCopy(received === length ? undefined : new Error(`the body ended after ${received} of ${length} bytes`))
+              if (received === length) copy.close()
+              else fail(new Error(`the body ended after ${received} of ${length} bytes`))
               controller.close()
               return
             }
             received += value.byteLength
-            if (received > length) endCopy(new Error(`the body is longer than ${length} bytes`))
-            else if (copyOpen) copyController.enqueue(value)
             controller.enqueue(value)
+            if (received > length) fail(new Error(`the body is longer than ${length} bytes`))
+            // S3 is read again only once the store has taken this chunk.
+            else await copy.push(value)
           } catch (error) {
             finished = true
-            endCopy(error instanceof Error ? error : new Error('the S3 transfer failed'))
+            fail(error instanceof Error ? error : new Error('the S3 transfer failed'))
             controller.error(error)
           }
         },
         cancel(reason) {
           finished = true
-          endCopy(new Error('the client cancelled'))
+          fail(new Error('the client cancelled'))
           return reader.cancel(reason)
         },
       },
@@ -236,8 +205,8 @@ export function teeToStore(source: ReadableStream<Uint8Array>, length: number): 
   )
   return {
     stream,
-    copy,
-    abortCopy: (reason) => endCopy(reason),
+    copy: copy.stream,
+    abortCopy: fail,
     get incomplete() {
       return incomplete
     },

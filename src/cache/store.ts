@@ -20,6 +20,8 @@ export interface CacheEntry {
   readonly storedAt: number
   /** When the entry stops being served, in milliseconds since the epoch. */
   readonly expiresAt: number
+  /** The cache layer that answered, when the store has layers (`layeredStore`); sent as `X-Cache-Layer`. */
+  readonly layer?: string
 }
 
 /** What a streaming write is told about an entry before its body arrives. */
@@ -32,6 +34,8 @@ export interface CacheEntryMeta {
   readonly storedAt: number
   /** When the entry stops being served, in milliseconds since the epoch. */
   readonly expiresAt: number
+  /** As {@link CacheEntry.layer}. */
+  readonly layer?: string
 }
 
 /** An entry whose body is read from the store while it is sent (a disk store). */

@@ -85,6 +85,7 @@ export function cache(config: YatagarasuConfig | ResolvedConfig, options: CacheO
       }
       headers.age = age
       headers['x-cache'] = 'HIT'
+      if (entry.layer !== undefined) headers['x-cache-layer'] = entry.layer
       return ctx.bytesResponse(null, { status: 304, headers })
     }
     for (const name in entry.headers) headers[name] = entry.headers[name]!
@@ -92,6 +93,7 @@ export function cache(config: YatagarasuConfig | ResolvedConfig, options: CacheO
     headers['accept-ranges'] = 'bytes'
     headers.age = age
     headers['x-cache'] = 'HIT'
+    if (entry.layer !== undefined) headers['x-cache-layer'] = entry.layer
     if (ctx.method === 'HEAD') {
       if (streamed) void entry.body.cancel().catch(() => {})
       return ctx.bytesResponse(null, { status: 200, headers })
@@ -213,10 +215,13 @@ export function cache(config: YatagarasuConfig | ResolvedConfig, options: CacheO
 
   return async function cacheMiddleware(ctx, next) {
     const bucket = ctx.bucket && buckets.get(ctx.bucket.name)
-    if (bucket === undefined || ctx.key === undefined || bypassReason(ctx.request.headers) !== undefined) {
-      return pass(ctx, next, 'BYPASS')
-    }
-    return lookup(ctx, next, bucket, variantCacheKey(bucket.name, ctx.key, ctx.variant))
+    if (bucket === undefined || ctx.key === undefined) return pass(ctx, next, 'BYPASS')
+    const response =
+      bypassReason(ctx.request.headers) !== undefined
+        ? await pass(ctx, next, 'BYPASS')
+        : await lookup(ctx, next, bucket, variantCacheKey(bucket.name, ctx.key, ctx.variant))
+    if (ctx.cacheStatus !== undefined) internals.count(bucket.name, ctx.cacheStatus)
+    return response
   }
 }
 

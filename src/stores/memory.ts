@@ -19,6 +19,8 @@ export interface MemoryStore extends CacheStore {
   readonly evictions: number
   /** Removes every entry. */
   clear(): void
+  /** Entries and bytes (as {@link size} counts them) under a key prefix: a bucket's share of a shared store. */
+  usage(prefix?: string): { entries: number; bytes: number }
 }
 
 // Per-entry bookkeeping beyond the body: the key, the header strings, the entry object
@@ -81,6 +83,16 @@ export function memoryStore(options: MemoryStoreOptions = {}): MemoryStore {
     },
     clear() {
       lru.clear()
+    },
+    usage(prefix = '') {
+      let entries = 0
+      let total = 0
+      for (const [key, slot] of lru.entriesAscending()) {
+        if (!key.startsWith(prefix)) continue
+        entries++
+        total += slot.bytes
+      }
+      return { entries, bytes: total }
     },
     get size() {
       return lru.calculatedSize

@@ -3,14 +3,13 @@
  * Node-only (the `redis` client uses `node:net`), so it lives outside the core entry;
  * `redis` is an optional peer dependency: `npm install redis`.
  */
-import { createClient, RESP_TYPES, type RedisClientType } from 'redis'
+import { RESP_TYPES } from 'redis'
 import { describeError } from '../cache/describe-error.js'
 import { decodeEntry, encodeEntry } from '../cache/entry-codec.js'
 import type { CacheStore } from '../cache/store.js'
 import { consoleLogger, type Logger } from '../logging/logger.js'
+import { createOwnedClient, type AnyRedisClient } from './redis-client.js'
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-type AnyRedisClient = RedisClientType<any, any, any, any, any>
 
 export interface RedisStoreOptions {
   /**
@@ -19,6 +18,10 @@ export interface RedisStoreOptions {
    * is down, and it reconnects in the background with backoff. Give this or `client`.
    */
   url?: string
+  /** With `url`: the password (instead of one in the URL). */
+  password?: string
+  /** With `url`: the database number (instead of `/db` in the URL). */
+  database?: number
   /**
    * A node-redis v5 client (`createClient(...)`) you create, connect and close
    * yourself, when you need other connection options. The store only adds an `error`
@@ -82,15 +85,7 @@ export function redisStore(options: RedisStoreOptions): RedisStore {
   const owned = options.client === undefined
   const client: AnyRedisClient =
     options.client ??
-    (createClient({
-      url: options.url,
-      // Fail commands at once while disconnected; queued commands would hang requests.
-      disableOfflineQueue: true,
-      socket: {
-        connectTimeout: 1000,
-        reconnectStrategy: (retries: number) => Math.min(50 * 2 ** retries, 2000),
-      },
-    }) as AnyRedisClient)
+    createOwnedClient({ url: options.url!, ...(options.password !== undefined && { password: options.password }), ...(options.database !== undefined && { database: options.database }) })
   // Values come back as Buffers (binary-safe) through this view of the same connection.
   const binary = client.withTypeMapping({ [RESP_TYPES.BLOB_STRING]: Buffer })
 
@@ -175,3 +170,4 @@ function escapeGlob(text: string): string {
 
 // reliability: the rate-limit store shares this Node-only entry (`yatagarasu/redis`).
 export { redisRateLimitStore, type RedisRateLimitStoreOptions, type RedisScriptClient } from './redis-rate-limit.js'
+export { redisPurgeBus, type RedisPurgeBus, type RedisPurgeBusOptions } from './redis-purge-bus.js'
