@@ -22,7 +22,7 @@ export interface RedisPurgeBusOptions {
 }
 
 export interface RedisPurgeBus extends PurgeBus {
-  /** True while the subscription is up. */
+  /** True while connected and subscribed. */
   readonly isReady: boolean
   /** Closes the connections the bus opened (a `client` you gave stays open). */
   close(): Promise<void>
@@ -63,15 +63,22 @@ export function redisPurgeBus(options: RedisPurgeBusOptions): RedisPurgeBus {
     publisher.on('error', report)
     publisher.connect().catch(() => {})
   }
-  const subscribed = subscriber
-    .connect()
-    .then(() =>
-      subscriber.subscribe(channel, (text: string) => {
-        const message = parse(text, id)
-        if (message !== undefined) for (const listener of listeners) listener(message)
-      }),
+  const onMessage = (text: string) => {
+    const message = parse(text, id)
+    if (message !== undefined) for (const listener of listeners) listener(message)
+  }
+  // node-redis subscribes again by itself after a reconnect, but only to channels whose
+  // SUBSCRIBE went through: one cut short by a lost connection is sent again here.
+  let listening = false
+  const listen = () =>
+    subscriber.subscribe(channel, onMessage).then(
+      () => void (listening = true),
+      (error: unknown) => report(error),
     )
-    .catch(report)
+  subscriber.on('ready', () => {
+    if (!listening) void listen()
+  })
+  subscriber.connect().catch(() => {}) // failures arrive as 'error' events; it keeps retrying
 
   return {
     async publish(message) {
@@ -83,11 +90,10 @@ export function redisPurgeBus(options: RedisPurgeBusOptions): RedisPurgeBus {
       return () => listeners.delete(listener)
     },
     get isReady() {
-      return subscriber.isReady
+      return subscriber.isReady && listening
     },
     async close() {
       listeners.clear()
-      await subscribed
       if (subscriber.isOpen) subscriber.destroy()
       if (owned && publisher.isOpen) publisher.destroy()
     },
