@@ -87,10 +87,10 @@ export function memoryStore(options: MemoryStoreOptions = {}): MemoryStore {
     usage(prefix = '') {
       let entries = 0
       let total = 0
-      for (const [key, slot] of lru.entriesAscending()) {
+      for (const [key, entry] of lru.entries()) {
         if (!key.startsWith(prefix)) continue
         entries++
-        total += slot.bytes
+        total += sizeOf(key, entry)
       }
       return { entries, bytes: total }
     },
