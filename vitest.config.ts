@@ -32,6 +32,7 @@ const INTEGRATION = [
   'test/demo-npm-start.test.ts',
   'test/deployment.test.ts',
   'test/edge-bundle-size.test.ts',
+  'test/errors-across-builds.test.ts',
   'test/images-s3-integration.test.ts',
   'test/images-server.test.ts',
   'test/jwt-auth-jwks.test.ts',

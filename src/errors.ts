@@ -16,6 +16,37 @@ export class YatagarasuError extends Error {
   }
 }
 
+/**
+ * Marks this library's errors, from any copy of it. The ESM and CJS builds each have
+ * their own classes, so an error thrown by one fails `instanceof` against the other
+ * (an app importing `yatagarasu` while a dependency requires it, or two versions
+ * installed side by side). A registered symbol is the same in every copy.
+ */
+const BRAND = Symbol.for('yatagarasu.error')
+Object.defineProperty(YatagarasuError.prototype, BRAND, { value: true })
+
+/**
+ * Whether `error` is one of this library's errors — from any build or copy of it —
+ * and, with `code`, whether it has that code. Use this (or compare `error.code`)
+ * rather than `instanceof`.
+ *
+ * @example
+ * try { createYatagarasu(config) } catch (error) {
+ *   if (isYatagarasuError(error, 'ConfigError')) console.error(error.message)
+ *   else throw error
+ * }
+ */
+export function isYatagarasuError(error: unknown, code?: string): error is YatagarasuError {
+  if (typeof error !== 'object' || error === null || (error as { [BRAND]?: unknown })[BRAND] !== true) return false
+  const actual = (error as { code?: unknown }).code
+  return typeof actual === 'string' && (code === undefined || actual === code)
+}
+
+/** Whether `error` is an {@link HttpError} from any copy of the library (and, with `code`, has that code). */
+export function isHttpError(error: unknown, code?: string): error is HttpError {
+  return isYatagarasuError(error, code) && typeof (error as { status?: unknown }).status === 'number'
+}
+
 /** An error that maps to an HTTP response. */
 export class HttpError extends YatagarasuError {
   override readonly code: string = 'InternalError'
@@ -141,7 +172,7 @@ const JSON_CONTENT_TYPE = 'application/json; charset=utf-8'
  * 500 whose message reveals nothing of the original error.
  */
 export function errorResponse(error: unknown, requestId: string, method = 'GET'): Response {
-  const http = error instanceof HttpError ? error : undefined
+  const http = isHttpError(error) ? error : undefined
   const status = http?.status ?? 500
   const code = http?.code ?? 'InternalError'
   const message = http?.message ?? 'Internal error'

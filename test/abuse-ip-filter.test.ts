@@ -6,17 +6,9 @@
 import net from 'node:net'
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
-import {
-  createIpFilter,
-  createYatagarasu,
-  parseCidr,
-  parseIp,
-  resolveConfig,
-  silentLogger,
-  type ConfigError,
-  type YatagarasuConfig,
-} from '../src/index.js'
-import { inRange } from '../src/net/ip-address.js'
+import { createYatagarasu, resolveConfig, silentLogger, type ConfigError, type YatagarasuConfig } from '../src/index.js'
+import { createIpFilter } from '../src/middleware/ip-filter.js'
+import { inRange, parseCidr, parseIp } from '../src/net/ip-address.js'
 
 describe('parseIp', () => {
   it.each([

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest'
-import { ConfigError, createYatagarasu, parseSize, resolveConfig } from '../src/index.js'
+import { ConfigError, createYatagarasu, resolveConfig } from '../src/index.js'
+import { parseSize } from '../src/config/size.js'
 
 const SECRET = 'wJalrXUtnFEMI/K7MDENG/SUPERSECRET'
 const s3 = { bucket: 'assets', region: 'us-east-1', accessKey: 'AKIDEXAMPLE', secretKey: SECRET }

@@ -4,15 +4,10 @@
  * logger's formats, levels and redaction.
  */
 import { describe, expect, it } from 'vitest'
-import {
-  createMetrics,
-  createRegistry,
-  createYatagarasu,
-  lineLogger,
-  redactFields,
-  type Logger,
-  type YatagarasuConfig,
-} from '../src/index.js'
+import { createMetrics, createYatagarasu, type Logger, type YatagarasuConfig } from '../src/index.js'
+import { lineLogger } from '../src/logging/line-logger.js'
+import { redactFields } from '../src/logging/redact.js'
+import { createRegistry } from '../src/metrics/registry.js'
 import { parsePrometheusText, valueOf } from './support/prometheus-text.js'
 import { backgroundWork } from './support/cache-origin.js'
 

@@ -17,7 +17,7 @@
 import type { YatagarasuConfig } from '../config/types.js'
 import type { FetchHandler, HandlerContext } from '../context.js'
 import { createYatagarasu, type YatagarasuOptions } from '../create-yatagarasu.js'
-import { ConfigError, errorResponse } from '../errors.js'
+import { errorResponse, isYatagarasuError } from '../errors.js'
 import { consoleLogger } from '../logging/logger.js'
 
 /** A route's dynamic segments as Next passes them: a promise since Next 15, a plain object before. */
@@ -94,7 +94,7 @@ export function createRouteHandlers(
         handler = createYatagarasu(config(), options)
       } catch (error) {
         // A ConfigError lists field paths only; anything else may quote the config, so only its name.
-        const detail = error instanceof ConfigError ? error.message : error instanceof Error ? error.name : typeof error
+        const detail = isYatagarasuError(error, 'ConfigError') ? error.message : error instanceof Error ? error.name : typeof error
         logger.error('yatagarasu: the route handler config is invalid', { error: detail })
         return errorResponse(error, crypto.randomUUID(), request.method)
       }

@@ -9,7 +9,7 @@ import type { ResolvedConfig, YatagarasuConfig } from '../config/types.js'
 import { resolveConfig } from '../config/resolve.js'
 import type { CacheStatus, Middleware, Next, RequestContext } from '../context.js'
 import { errorOf } from '../compose.js'
-import { ClientClosedRequestError, HttpError } from '../errors.js'
+import { ClientClosedRequestError, isHttpError } from '../errors.js'
 import { consoleLogger, type Logger } from '../logging/logger.js'
 import { isObjectHeader } from '../s3/object-headers.js'
 
@@ -232,7 +232,7 @@ export function cache(config: YatagarasuConfig | ResolvedConfig, options: CacheO
  */
 function isLeaderOwnFailure(error: unknown): boolean {
   if (error === undefined) return false
-  return error instanceof ClientClosedRequestError || !(error instanceof HttpError)
+  return !isHttpError(error) || error.code === 'ClientClosedRequest'
 }
 
 function labelled(response: Response, status: CacheStatus): Response {

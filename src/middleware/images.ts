@@ -3,7 +3,7 @@ import type { ResolvedImages } from '../config/images-schema.js'
 import { resolveConfig } from '../config/resolve.js'
 import type { ResolvedConfig, YatagarasuConfig } from '../config/types.js'
 import type { Middleware, RequestContext } from '../context.js'
-import { ForbiddenError, HttpError, ServiceUnavailableError } from '../errors.js'
+import { ForbiddenError, isHttpError, ServiceUnavailableError } from '../errors.js'
 import { declaredLength } from '../http/declared-length.js'
 import { withHeaders } from '../http/mutable-response.js'
 import { concurrencyLimit, type ConcurrencyLimit } from '../images/concurrency.js'
@@ -139,7 +139,7 @@ export function imageTransform(config: YatagarasuConfig | ResolvedConfig, option
       try {
         return await transformer.transform(bytes, operation!, bucket!.limits)
       } catch (error) {
-        if (!(error instanceof HttpError)) {
+        if (!isHttpError(error)) {
           logger.error('image transform failed', { bucket: ctx.bucket?.name, requestId: ctx.requestId, error: describeError(error) })
         }
         throw error
