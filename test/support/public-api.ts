@@ -27,6 +27,7 @@ export const ROOT_EXPORTS = [
   'createCache',
   'createMetrics',
   'jsonAuditLog',
+  'layeredStore',
   'lazyTransformer',
   'memoryRateLimitStore',
   'memoryStore',
