@@ -12,43 +12,43 @@ import { defineConfig } from 'vitest/config'
  * Both of the last two build dist/ once in their global setup (when a source changed), and
  * integration makes sure redis-server is there (test/support/provision-redis.ts).
  */
-const CONFORMANCE = ['test/conformance-*.test.ts', 'test/examples-run.test.ts']
+const CONFORMANCE = ['test/conformance/*.test.ts', 'test/examples/examples-run.test.ts']
 
 /** Property-based fuzzing: in-process like unit tests, but tens of thousands of runs each. */
-const FUZZ = ['test/fuzz-*.test.ts']
+const FUZZ = ['test/fuzz/*.test.ts']
 
 const INTEGRATION = [
-  'test/abuse-limits.test.ts',
-  'test/abuse-rate-limit.test.ts',
-  'test/audit-log-server.test.ts',
-  'test/cache-disk-runtimes.test.ts',
-  'test/cache-disk-store.test.ts',
-  'test/cache-redis-purge-bus.test.ts',
-  'test/cache-redis-store.test.ts',
-  'test/cache-s3-integration.test.ts',
-  'test/cache-tiered-store.test.ts',
-  'test/cache-web-cache-store.test.ts',
-  'test/demo-local-s3.test.ts',
-  'test/demo-npm-start.test.ts',
-  'test/deployment.test.ts',
-  'test/edge-bundle-size.test.ts',
-  'test/errors-across-builds.test.ts',
-  'test/images-s3-integration.test.ts',
-  'test/images-server.test.ts',
-  'test/jwt-auth-jwks.test.ts',
-  'test/jwt-auth-never-reaches-s3.test.ts',
-  'test/load.test.ts',
-  'test/node-adapter.test.ts',
-  'test/node-fetch.test.ts',
-  'test/package-installs.test.ts',
-  'test/readiness.test.ts',
-  'test/reliability-replicas.test.ts',
-  'test/reliability-retries-and-breaker.test.ts',
-  'test/reliability-timeouts.test.ts',
-  'test/s3-proxy-integration.test.ts',
-  'test/server-cli.test.ts',
-  'test/server-limits.test.ts',
-  'test/test-s3-harness.test.ts',
+  'test/abuse/limits.test.ts',
+  'test/abuse/rate-limit.test.ts',
+  'test/adapters/node.test.ts',
+  'test/audit/log-server.test.ts',
+  'test/auth/jwks.test.ts',
+  'test/auth/never-reaches-s3.test.ts',
+  'test/cache/disk-runtimes.test.ts',
+  'test/cache/disk-store.test.ts',
+  'test/cache/redis-purge-bus.test.ts',
+  'test/cache/redis-store.test.ts',
+  'test/cache/s3-integration.test.ts',
+  'test/cache/tiered-store.test.ts',
+  'test/cache/web-cache-store.test.ts',
+  'test/examples/demo-local-s3.test.ts',
+  'test/examples/demo-npm-start.test.ts',
+  'test/examples/deployment.test.ts',
+  'test/images/s3-integration.test.ts',
+  'test/images/server.test.ts',
+  'test/package/edge-bundle-size.test.ts',
+  'test/package/errors-across-builds.test.ts',
+  'test/package/installs.test.ts',
+  'test/reliability/replicas.test.ts',
+  'test/reliability/retries-and-breaker.test.ts',
+  'test/reliability/timeouts.test.ts',
+  'test/s3/node-http-transport.test.ts',
+  'test/s3/proxy-integration.test.ts',
+  'test/s3/test-harness.test.ts',
+  'test/server/cli.test.ts',
+  'test/server/limits.test.ts',
+  'test/server/load.test.ts',
+  'test/server/readiness.test.ts',
 ]
 
 export default defineConfig({

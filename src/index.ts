@@ -2,7 +2,7 @@
  * The `yatagarasu` entry: the handler factory, the middlewares to compose your own, the
  * stores, the config functions, the errors, and their types. Helpers (IP parsing,
  * the Prometheus registry, the line logger, redaction, body observers, the cache entry
- * codec...) stay internal so they can change; test/public-api.test.ts lists every name.
+ * codec...) stay internal so they can change; test/package/public-api.test.ts lists every name.
  */
 // the handler
 export { createYatagarasu, type YatagarasuOptions } from './create-yatagarasu.js'

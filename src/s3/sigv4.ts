@@ -10,7 +10,7 @@
  * proxy added to a pass-through request when signing used it.
  *
  * Checked against AWS's own `@smithy/signature-v4` for arbitrary keys, headers,
- * regions, dates and session tokens (test/sigv4.test.ts), and by the verifying test S3
+ * regions, dates and session tokens (test/s3/sigv4.test.ts), and by the verifying test S3
  * in every integration test.
  */
 import { hmac } from '@noble/hashes/hmac.js'

@@ -1,4 +1,4 @@
-/** The public runtime names, checked against the source (public-api.test.ts) and both builds (errors-across-builds.test.ts). */
+/** The public runtime names, checked against the source (test/package/public-api.test.ts) and both builds (test/package/errors-across-builds.test.ts). */
 export const ROOT_EXPORTS = [
   // the handler and config
   'compose',

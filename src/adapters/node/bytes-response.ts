@@ -41,7 +41,7 @@ class BytesResponse {
 
   static native(response: BytesResponse): Response {
     if (response.#native === undefined) {
-      // undici copies a Uint8Array body (checked in test/node-adapter.test.ts).
+      // undici copies a Uint8Array body (checked in test/adapters/node.test.ts).
       response.#native = new NativeResponse(response.#bytes as Uint8Array<ArrayBuffer> | null, {
         status: response.#status,
         statusText: response.#statusText,

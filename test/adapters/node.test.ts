@@ -1,0 +1,582 @@
+/** The Node adapter over real sockets, with small handlers (no S3). */
+import http from 'node:http'
+import net from 'node:net'
+import { afterEach, describe, expect, it, vi } from 'vitest'
+import { serve, type NodeServer } from '../../src/adapters/node.js'
+import type { FetchHandler, HandlerContext } from '../../src/context.js'
+import { sleep } from '../support/wait.js'
+
+let server: NodeServer | undefined
+afterEach(async () => {
+  vi.restoreAllMocks()
+  await server?.close()
+  server = undefined
+})
+
+async function start(handler: FetchHandler) {
+  server = await serve(handler, { port: 0 })
+  return server.url
+}
+
+const MB = 1024 * 1024
+
+interface Source {
+  pulled: number
+  cancelled: boolean
+}
+
+/** A pull-based body of `total` bytes (endless by default) that counts what was pulled. */
+function source(state: Source, { chunkSize = 64 * 1024, delayMs = 0, total = Infinity } = {}) {
+  return new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      if (delayMs) await sleep(delayMs)
+      const size = Math.min(chunkSize, total - state.pulled)
+      state.pulled += size
+      controller.enqueue(new Uint8Array(size))
+      if (state.pulled >= total) controller.close()
+    },
+    cancel() {
+      state.cancelled = true
+    },
+  })
+}
+
+/** Sends raw bytes on one connection; resolves with everything received once the server closes it or `ms` pass. */
+function rawExchange(url: string, send: (socket: net.Socket) => void, ms = 2000): Promise<string> {
+  return new Promise((resolve, reject) => {
+    let received = ''
+    const socket = net.connect(Number(new URL(url).port), '127.0.0.1', () => send(socket))
+    const timer = setTimeout(() => {
+      socket.destroy()
+      resolve(received)
+    }, ms)
+    socket.on('data', (data) => (received += data.toString('latin1')))
+    socket.on('close', () => {
+      clearTimeout(timer)
+      resolve(received)
+    })
+    socket.on('error', reject)
+  })
+}
+
+async function waitFor(condition: () => boolean, ms = 1000) {
+  const started = performance.now()
+  while (!condition() && performance.now() - started < ms) await sleep(10)
+}
+
+describe('the Node adapter: requests', () => {
+  it('builds the Request: method, URL with query, headers, body; context with client IP and raw path', async () => {
+    let seen: { url: string; method: string; header: string | null; body: string; context: HandlerContext | undefined } | undefined
+    const url = await start(async (request, context) => {
+      seen = { url: request.url, method: request.method, header: request.headers.get('x-test'), body: await request.text(), context }
+      return new Response('ok')
+    })
+    const response = await fetch(`${url}/a/b%20c?x=1&y=2`, { method: 'POST', headers: { 'X-Test': 'v' }, body: 'payload' })
+    expect(await response.text()).toBe('ok')
+    expect(seen?.url).toBe(`${url}/a/b%20c?x=1&y=2`)
+    expect(seen?.method).toBe('POST')
+    expect(seen?.header).toBe('v')
+    expect(seen?.body).toBe('payload')
+    expect(seen?.context?.clientIp).toBe('127.0.0.1')
+    expect(seen?.context?.rawPath).toBe('/a/b%20c?x=1&y=2')
+    expect(typeof seen?.context?.waitUntil).toBe('function')
+    expect(typeof seen?.context?.originFetch).toBe('function')
+  })
+
+  it('streams a large upload to the handler, keeps repeated headers, and gives GET no body', async () => {
+    const seen: { method: string; size: number; multi: string | null; hasBody: boolean }[] = []
+    const url = await start(async (request) => {
+      let size = 0
+      const reader = request.body?.getReader()
+      for (let read = await reader?.read(); read && !read.done; read = await reader!.read()) size += read.value.byteLength
+      seen.push({ method: request.method, size, multi: request.headers.get('x-multi'), hasBody: request.body !== null })
+      return new Response(String(size))
+    })
+    const upload = await new Promise<string>((resolve, reject) => {
+      const req = http.request(url, { method: 'PUT', headers: { 'x-multi': ['a', 'b'] } }, (res) => {
+        let text = ''
+        res.on('data', (chunk) => (text += chunk))
+        res.on('end', () => resolve(text))
+      })
+      req.on('error', reject)
+      for (let i = 0; i < 8; i++) req.write(Buffer.alloc(MB, i))
+      req.end()
+    })
+    expect(upload).toBe(String(8 * MB))
+    await fetch(url).then((r) => r.text())
+    expect(seen).toEqual([
+      { method: 'PUT', size: 8 * MB, multi: 'a, b', hasBody: true },
+      { method: 'GET', size: 0, multi: null, hasBody: false },
+    ])
+  })
+
+  it('passes the raw path before URL normalisation', async () => {
+    let rawPath: string | undefined
+    let requestPath: string | undefined
+    const url = await start(async (request, context) => {
+      rawPath = context?.rawPath
+      requestPath = new URL(request.url).pathname
+      return new Response(null, { status: 204 })
+    })
+    await rawExchange(url, (socket) => socket.end('GET /cdn/%2E%2E/secret HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n'))
+    expect(rawPath).toBe('/cdn/%2E%2E/secret')
+    expect(requestPath).toBe('/secret')
+  })
+
+  it('a Host header cannot change the path; a non-origin-form target is refused', async () => {
+    const paths: string[] = []
+    const url = await start(async (request, context) => {
+      paths.push(`${new URL(request.url).pathname} ${context?.rawPath}`)
+      return new Response(null, { status: 204 })
+    })
+    const port = new URL(url).port
+    await rawExchange(url, (socket) => socket.end('GET /ok HTTP/1.1\r\nHost: x/cdn/%2E%2E/secret?\r\nConnection: close\r\n\r\n'))
+    await rawExchange(url, (socket) => socket.end('GET /ok HTTP/1.0\r\n\r\n'))
+    expect(paths).toEqual(['/ok /ok', '/ok /ok'])
+    const absolute = await rawExchange(url, (socket) =>
+      socket.end(`GET http://127.0.0.1:${port}/ok HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`),
+    )
+    expect(absolute).toMatch(/^HTTP\/1.1 400 /)
+    expect(paths).toHaveLength(2)
+  })
+
+  it('an upload nobody reads is discarded, and the connection still serves the next request', async () => {
+    const url = await start(async (request) => new Response(request.method, { status: request.method === 'GET' ? 200 : 405 }))
+    const received = await rawExchange(url, (socket) => {
+      socket.write(`POST / HTTP/1.1\r\nHost: x\r\nContent-Length: ${4 * MB}\r\n\r\n`)
+      socket.write(Buffer.alloc(4 * MB))
+      socket.write('GET /next HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n')
+    })
+    expect(received).toMatch(/^HTTP\/1.1 405 [\s\S]*\r\nPOST\r\n[\s\S]*HTTP\/1.1 200 [\s\S]*\r\nGET\r\n/)
+  })
+
+  it('an upload the client abandons fails the body read and aborts the signal', async () => {
+    let readError: unknown
+    let aborted = false
+    let resolveStarted!: () => void
+    const started = new Promise<void>((resolve) => (resolveStarted = resolve))
+    const url = await start(async (request) => {
+      request.signal.addEventListener('abort', () => (aborted = true))
+      resolveStarted()
+      readError = await request.text().then(
+        () => 'completed',
+        (error: unknown) => error,
+      )
+      return new Response('unreachable')
+    })
+    const socket = net.connect(Number(new URL(url).port), '127.0.0.1')
+    socket.on('error', () => {})
+    socket.write(`POST / HTTP/1.1\r\nHost: x\r\nContent-Length: ${MB}\r\n\r\n`)
+    socket.write(Buffer.alloc(1000))
+    await started
+    await sleep(50)
+    socket.destroy()
+    await waitFor(() => readError !== undefined && aborted)
+    expect(readError).toBeInstanceOf(Error)
+    expect(aborted).toBe(true)
+  })
+})
+
+describe('the Node adapter: responses', () => {
+  it('sends status, headers and every Set-Cookie', async () => {
+    const url = await start(async () => {
+      const headers = new Headers({ 'X-One': '1', 'Content-Type': 'text/plain' })
+      headers.append('Set-Cookie', 'a=1; Path=/')
+      headers.append('Set-Cookie', 'b=2, c')
+      return new Response('created', { status: 201, statusText: 'Made', headers })
+    })
+    const response = await fetch(url)
+    expect(response.status).toBe(201)
+    expect(response.statusText).toBe('Made')
+    expect(response.headers.get('x-one')).toBe('1')
+    expect(response.headers.getSetCookie()).toEqual(['a=1; Path=/', 'b=2, c'])
+    expect(await response.text()).toBe('created')
+  })
+
+  it('HEAD: headers and Content-Length, the body is cancelled, not read', async () => {
+    const state: Source = { pulled: 0, cancelled: false }
+    const url = await start(async () => new Response(source(state), { headers: { 'Content-Length': '1000000' } }))
+    const response = await fetch(url, { method: 'HEAD' })
+    expect(response.status).toBe(200)
+    expect(response.headers.get('content-length')).toBe('1000000')
+    expect(await response.text()).toBe('')
+    await waitFor(() => state.cancelled)
+    expect(state.cancelled).toBe(true)
+    // At most what ReadableStream pulls on its own to fill its queue.
+    expect(state.pulled).toBeLessThanOrEqual(64 * 1024)
+  })
+
+  it('a client that stops reading stops the body being pulled; resumed, it gets every byte (backpressure)', async () => {
+    const total = 256 * MB
+    const state: Source = { pulled: 0, cancelled: false }
+    const url = await start(async () => new Response(source(state, { total }), { headers: { 'Content-Length': String(total) } }))
+    let received = 0
+    let res!: http.IncomingMessage
+    await new Promise<void>((resolve) => {
+      http.get(url, (response) => {
+        res = response
+        res.once('data', (chunk: Buffer) => {
+          received += chunk.length
+          res.pause()
+          resolve()
+        })
+      })
+    })
+    await sleep(400)
+    const pulledWhilePaused = state.pulled
+    await sleep(300)
+    // Socket and stream buffers hold a few MB; without backpressure this grows by GB per second.
+    expect(pulledWhilePaused).toBeLessThan(16 * MB)
+    expect(state.pulled - pulledWhilePaused).toBeLessThanOrEqual(128 * 1024)
+    const complete = await new Promise<boolean>((resolve) => {
+      res.on('data', (chunk: Buffer) => (received += chunk.length))
+      res.on('end', () => resolve(res.complete))
+      res.resume()
+    })
+    expect(complete).toBe(true)
+    expect(received).toBe(total)
+    expect(state.pulled).toBe(total)
+    expect(state.cancelled).toBe(false)
+  })
+
+  it('a client that leaves mid-body aborts the request signal and cancels the body at once', async () => {
+    const state: Source = { pulled: 0, cancelled: false }
+    let aborted = false
+    const url = await start(async (request) => {
+      request.signal.addEventListener('abort', () => (aborted = true))
+      return new Response(source(state, { chunkSize: 1024, delayMs: 20 }))
+    })
+    await new Promise<void>((resolve) => {
+      const req = http.get(url, (res) => {
+        res.once('data', () => {
+          req.destroy()
+          resolve()
+        })
+      })
+      req.on('error', () => {})
+    })
+    await waitFor(() => aborted && state.cancelled)
+    expect(aborted).toBe(true)
+    expect(state.cancelled).toBe(true)
+    // Nothing more is pulled (but the pull under way when the client left).
+    const pulled = state.pulled
+    await sleep(100)
+    expect(state.pulled).toBeLessThanOrEqual(pulled + 1024)
+  })
+
+  it('a client that leaves before the response aborts the signal, and the late body is cancelled', async () => {
+    const state: Source = { pulled: 0, cancelled: false }
+    let abortedAfter = -1
+    let entered!: () => void
+    const handlerEntered = new Promise<void>((resolve) => (entered = resolve))
+    const url = await start(async (request) => {
+      entered()
+      const started = performance.now()
+      await new Promise((resolve) => request.signal.addEventListener('abort', resolve))
+      abortedAfter = performance.now() - started
+      return new Response(source(state))
+    })
+    const req = http.get(url)
+    req.on('error', () => {})
+    // Leave only once the handler is waiting: on a loaded machine a fixed sleep could
+    // destroy the socket before the request was even parsed, and no handler would run.
+    await handlerEntered
+    await sleep(20)
+    req.destroy()
+    await waitFor(() => state.cancelled)
+    expect(abortedAfter).toBeGreaterThanOrEqual(0)
+    expect(abortedAfter).toBeLessThan(500)
+    expect(state.cancelled).toBe(true)
+  })
+
+  it("a clone of the request is aborted too when the client leaves", async () => {
+    let entered!: () => void
+    const handlerEntered = new Promise<void>((resolve) => (entered = resolve))
+    let cloneAborted = false
+    const url = await start(async (request) => {
+      const copy = request.clone()
+      entered()
+      await new Promise((resolve) => copy.signal.addEventListener('abort', resolve))
+      cloneAborted = true
+      return new Response(null, { status: 204 })
+    })
+    const req = http.get(url)
+    req.on('error', () => {})
+    await handlerEntered
+    await sleep(20)
+    req.destroy()
+    await waitFor(() => cloneAborted)
+    expect(cloneAborted).toBe(true)
+  })
+
+  // GET is served by the lazy request, OPTIONS by undici's built at once.
+  it.each(['GET', 'OPTIONS'])('%s: a Request made from the request copies it, and follows the client too', async (method) => {
+    let entered!: () => void
+    const handlerEntered = new Promise<void>((resolve) => (entered = resolve))
+    let seen: { url: string; method: string; header: string | null; instance: boolean } | undefined
+    let copyAborted = false
+    const url = await start(async (request) => {
+      const copy = new Request(request, { redirect: 'manual' })
+      seen = { url: copy.url, method: copy.method, header: copy.headers.get('x-test'), instance: request instanceof Request }
+      entered()
+      await new Promise((resolve) => copy.signal.addEventListener('abort', resolve))
+      copyAborted = true
+      return new Response(null, { status: 204 })
+    })
+    const req = http.request(`${url}/a?b=1`, { method, headers: { 'x-test': 'v' } })
+    req.on('error', () => {})
+    req.end()
+    await handlerEntered
+    expect(seen).toEqual({ url: `${url}/a?b=1`, method, header: 'v', instance: true })
+    req.destroy()
+    await waitFor(() => copyAborted)
+    expect(copyAborted).toBe(true)
+  })
+
+  it('a GET request answers every Request member, and fetch() accepts it', async () => {
+    let seen: Record<string, unknown> | undefined
+    const url = await start(async (request) => {
+      if (new URL(request.url).pathname === '/echo') return new Response(request.headers.get('x-test'))
+      const echoed = await fetch(new Request(request.url.replace(/\/[^/]*$/, '/echo'), request))
+      seen = {
+        cache: request.cache,
+        redirect: request.redirect,
+        bodyUsed: request.bodyUsed,
+        body: request.body,
+        text: await request.text(),
+        tag: Object.prototype.toString.call(request),
+        echoed: await echoed.text(),
+      }
+      return new Response('ok')
+    })
+    expect(await (await fetch(`${url}/x`, { headers: { 'x-test': 'v' } })).text()).toBe('ok')
+    expect(seen).toEqual({ cache: 'default', redirect: 'follow', bodyUsed: false, body: null, text: '', tag: '[object Request]', echoed: 'v' })
+  })
+
+  it('a body that fails mid-way aborts the transfer (never a clean truncated response)', async () => {
+    const error = vi.spyOn(console, 'error').mockImplementation(() => {})
+    for (const headers of [{ 'Content-Length': String(1024 * 10) }, undefined]) {
+      const url = await start(async () => {
+        let sent = 0
+        const body = new ReadableStream<Uint8Array>({
+          pull(controller) {
+            if (sent++ < 3) controller.enqueue(new Uint8Array(1024))
+            else controller.error(new Error('upstream reset'))
+          },
+        })
+        return new Response(body, { headers })
+      })
+      const outcome = await new Promise<string>((resolve) => {
+        const req = http.get(url, (res) => {
+          res.on('data', () => {})
+          res.on('error', () => resolve('error'))
+          res.on('close', () => resolve(res.complete ? 'complete' : 'incomplete'))
+        })
+        req.on('error', () => resolve('error'))
+      })
+      expect(outcome).not.toBe('complete')
+      await server?.close()
+      server = undefined
+    }
+    expect(error).not.toHaveBeenCalled()
+  })
+
+  it('a handler that throws or rejects gives a JSON 500, logged without its message', async () => {
+    const error = vi.spyOn(console, 'error').mockImplementation(() => {})
+    let sync = false
+    const url = await start(((request: Request) => {
+      if (new URL(request.url).pathname === '/sync') {
+        sync = true
+        throw new Error('sync bug with secret=abc')
+      }
+      return Promise.reject(new Error('bug with secret=abc'))
+    }) as FetchHandler)
+    for (const path of ['/async', '/sync']) {
+      const response = await fetch(url + path)
+      expect(response.status).toBe(500)
+      expect(response.headers.get('content-type')).toContain('application/json')
+      expect(await response.json()).toEqual({ error: { status: 500, code: 'InternalError', message: 'Internal error', requestId: response.headers.get('x-request-id') } })
+    }
+    expect(sync).toBe(true)
+    expect(error).toHaveBeenCalledTimes(2)
+    expect(JSON.stringify(error.mock.calls)).not.toContain('secret')
+  })
+  it('reports a failing handler to the logger it is given, not the console', async () => {
+    const console_ = vi.spyOn(console, 'error').mockImplementation(() => {})
+    const errors: [string, Record<string, unknown> | undefined][] = []
+    const logger = { debug() {}, info() {}, warn() {}, error: (message: string, fields?: Record<string, unknown>) => void errors.push([message, fields]) }
+    server = await serve((() => Promise.reject(new TypeError('bug with secret=abc'))) as FetchHandler, { port: 0, logger })
+    expect((await fetch(server.url)).status).toBe(500)
+    expect(errors).toEqual([['request failed', { error: 'TypeError' }]])
+    expect(console_).not.toHaveBeenCalled()
+  })
+
+  it('a response Node cannot write (header value it refuses) gives a 500 and cancels the body', async () => {
+    vi.spyOn(console, 'error').mockImplementation(() => {})
+    const state: Source = { pulled: 0, cancelled: false }
+    const url = await start(async () => new Response(source(state), { headers: { 'x-bad': 'a\x01b' } }))
+    const response = await fetch(url)
+    expect(response.status).toBe(500)
+    expect(response.headers.get('x-bad')).toBeNull()
+    expect((await response.json()).error.code).toBe('InternalError')
+    await waitFor(() => state.cancelled)
+    expect(state.cancelled).toBe(true)
+  })
+})
+
+describe('the Node adapter: responses over bytes in memory (context.bytesResponse)', () => {
+  const pattern = (size: number) => Uint8Array.from({ length: size }, (_, i) => (i * 31 + (i >> 12)) & 255)
+
+  it('is a Response whose body readers get copies: the bytes it was given are never altered', async () => {
+    let bytesResponse!: NonNullable<HandlerContext['bytesResponse']>
+    const url = await start(async (_request, context) => {
+      bytesResponse = context!.bytesResponse!
+      return new Response(null, { status: 204 })
+    })
+    await fetch(url)
+    const bytes = pattern(1000)
+    const response = bytesResponse(bytes, { status: 203, headers: { 'x-a': '1' } })
+    expect(response).toBeInstanceOf(Response)
+    expect([response.status, response.ok, response.headers.get('x-a'), response.bodyUsed]).toEqual([203, true, '1', false])
+    const clone = response.clone()
+    const read = new Uint8Array(await response.arrayBuffer())
+    read.fill(0)
+    const streamed = await clone.body!.getReader().read()
+    streamed.value!.fill(0)
+    expect(bytes).toEqual(pattern(1000))
+    expect(response.bodyUsed).toBe(true)
+  })
+
+  it('writes the bytes themselves (no copy), at most 256 KB at a time, the next only once the socket took the last', async () => {
+    const total = 8 * MB
+    const bytes = pattern(total)
+    const url = await start(async (_request, context) => context!.bytesResponse!(bytes, { headers: { 'content-length': String(total) } }))
+    const pieces: { size: number; shared: boolean }[] = []
+    let waitingForDrain = false
+    let waitedForDrain = false
+    let writesWhileWaiting = 0
+    const original = { write: http.ServerResponse.prototype.write, end: http.ServerResponse.prototype.end }
+    const record = (response: http.ServerResponse, chunk: unknown) => {
+      if (!(chunk instanceof Uint8Array)) return
+      if (pieces.length === 0) response.on('drain', () => (waitingForDrain = false))
+      if (waitingForDrain) writesWhileWaiting++
+      pieces.push({ size: chunk.byteLength, shared: chunk.buffer === bytes.buffer })
+    }
+    vi.spyOn(http.ServerResponse.prototype, 'write').mockImplementation(function (this: http.ServerResponse, chunk: unknown, ...rest: unknown[]) {
+      record(this, chunk)
+      const ok = (original.write as (...a: unknown[]) => boolean).call(this, chunk, ...rest)
+      if (!ok) waitingForDrain = waitedForDrain = true
+      return ok
+    })
+    vi.spyOn(http.ServerResponse.prototype, 'end').mockImplementation(function (this: http.ServerResponse, chunk?: unknown, ...rest: unknown[]) {
+      record(this, chunk)
+      return (original.end as (...a: unknown[]) => http.ServerResponse).call(this, chunk, ...rest)
+    })
+    const received: Buffer[] = []
+    await new Promise<void>((resolve, reject) => {
+      http.get(url, (response) => {
+        response.once('data', (chunk: Buffer) => {
+          received.push(chunk)
+          // The client stops reading until the server had to wait for the socket.
+          response.pause()
+          void waitFor(() => waitingForDrain, 10_000).then(() => {
+            response.on('data', (more: Buffer) => received.push(more))
+            response.resume()
+          })
+        })
+        response.on('end', resolve)
+        response.on('error', reject)
+      })
+    })
+    expect(Buffer.compare(Buffer.concat(received), Buffer.from(bytes))).toBe(0)
+    expect(waitedForDrain).toBe(true)
+    expect(writesWhileWaiting).toBe(0)
+    expect(pieces.reduce((sum, piece) => sum + piece.size, 0)).toBe(total)
+    expect(pieces.every((piece) => piece.size <= 256 * 1024 && piece.shared)).toBe(true)
+  })
+
+  it('HEAD and 304: headers only', async () => {
+    const url = await start(async (request, context) =>
+      context!.bytesResponse!(request.headers.has('if-none-match') ? null : pattern(100), {
+        status: request.headers.has('if-none-match') ? 304 : 200,
+        headers: { 'content-length': '100', etag: '"e"' },
+      }),
+    )
+    const head = await fetch(url, { method: 'HEAD' })
+    expect([head.status, head.headers.get('content-length'), await head.text()]).toEqual([200, '100', ''])
+    const notModified = await fetch(url, { headers: { 'if-none-match': '"e"' } })
+    expect([notModified.status, notModified.headers.get('etag'), await notModified.text()]).toEqual([304, '"e"', ''])
+    const full = await fetch(url)
+    expect(new Uint8Array(await full.arrayBuffer())).toEqual(pattern(100))
+  })
+})
+
+describe('the Node adapter: close()', () => {
+  it('waits for in-flight responses and waitUntil work, and does not hang on idle keep-alive sockets', async () => {
+    let backgroundDone = false
+    const url = await start(async (request, context) => {
+      if (new URL(request.url).pathname === '/slow') {
+        context?.waitUntil?.(sleep(300).then(() => (backgroundDone = true)))
+        await sleep(100) // the head is written after close() began
+        const body = new ReadableStream<Uint8Array>({
+          async start(controller) {
+            await sleep(200)
+            controller.enqueue(new TextEncoder().encode('late'))
+            controller.close()
+          },
+        })
+        return new Response(body)
+      }
+      return new Response('quick')
+    })
+    const agent = new http.Agent({ keepAlive: true })
+    await new Promise<void>((resolve) => http.get(`${url}/`, { agent }, (res) => res.resume().on('end', resolve)))
+    const slow = new Promise<{ text: string; connection: string | undefined }>((resolve) => {
+      http.get(`${url}/slow`, { agent }, (res) => {
+        let text = ''
+        res.on('data', (chunk) => (text += chunk))
+        res.on('end', () => resolve({ text, connection: res.headers.connection }))
+      })
+    })
+    await sleep(50)
+    const closing = server!.close()
+    expect(server!.close()).toBe(closing)
+    server = undefined
+    // Answered in full, and told not to reuse the connection.
+    expect(await slow).toEqual({ text: 'late', connection: 'close' })
+    const started = performance.now()
+    await closing
+    expect(backgroundDone).toBe(true)
+    expect(performance.now() - started).toBeLessThan(1000)
+    agent.destroy()
+  })
+
+  it('does not wait for a client that never finishes its request head', async () => {
+    const url = await start(async () => new Response('x'))
+    const socket = net.connect(Number(new URL(url).port), '127.0.0.1')
+    socket.on('error', () => {})
+    await new Promise((resolve) => socket.once('connect', resolve))
+    socket.write('GET / HTTP/1.1\r\nHost: x\r\n')
+    await sleep(50)
+    const started = performance.now()
+    await server!.close()
+    server = undefined
+    expect(performance.now() - started).toBeLessThan(1000)
+    socket.destroy()
+  })
+
+  it('a failing waitUntil promise is reported by name only and does not block close()', async () => {
+    const error = vi.spyOn(console, 'error').mockImplementation(() => {})
+    const url = await start(async (_request, context) => {
+      context?.waitUntil?.(sleep(50).then(() => Promise.reject(new TypeError('token=secret'))))
+      return new Response('ok')
+    })
+    expect(await (await fetch(url)).text()).toBe('ok')
+    await server!.close()
+    server = undefined
+    expect(error).toHaveBeenCalledTimes(1)
+    const logged = JSON.stringify(error.mock.calls)
+    expect(logged).toContain('TypeError')
+    expect(logged).not.toContain('secret')
+  })
+})
