@@ -29,6 +29,7 @@ const INTEGRATION = [
   'test/cache/redis-purge-bus.test.ts',
   'test/cache/redis-store.test.ts',
   'test/cache/s3-integration.test.ts',
+  'test/cache/stale-s3.test.ts',
   'test/cache/tiered-store.test.ts',
   'test/cache/web-cache-store.test.ts',
   'test/examples/demo-local-s3.test.ts',

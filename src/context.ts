@@ -34,14 +34,6 @@ export interface HandlerContext {
    * (which copies them).
    */
   bytesResponse?: (bytes: Uint8Array | null, init: ResponseInit) => Response
-  /**
-   * The platform decodes a response's `Content-Encoding` before the client gets it
-   * (Next.js route handlers do, and drop the header). A range of a pre-compressed object
-   * would then be bytes cut from the compressed form, so `s3Origin` asks S3 once more for
-   * the whole object instead (a server may ignore Range, RFC 9110 §14.2), which the
-   * platform serves decoded like any other. The Vercel adapter sets it. Default: false.
-   */
-  decodesContentEncoding?: boolean
 }
 
 /**
@@ -57,8 +49,8 @@ export type PlatformArgument = object & { readonly [K in keyof HandlerContext]?:
 /** A Web-standard fetch handler; what `createYatagarasu` and `compose` return. */
 export type FetchHandler = (request: Request, context?: HandlerContext | PlatformArgument) => Promise<Response>
 
-/** Cache outcome reported in `X-Cache`. */
-export type CacheStatus = 'HIT' | 'MISS' | 'BYPASS'
+/** Cache outcome reported in `X-Cache`; `STALE`: an expired entry served within `staleWhileRevalidate` or `staleIfError`. */
+export type CacheStatus = 'HIT' | 'MISS' | 'BYPASS' | 'STALE'
 
 /**
  * The per-request state shared by the middlewares. Routing fills `bucket` and `key`;
@@ -79,8 +71,6 @@ export interface RequestContext {
   readonly rawPath: string
   /** Builds the response for a body in memory; see {@link HandlerContext.bytesResponse}. */
   readonly bytesResponse: (bytes: Uint8Array | null, init: ResponseInit) => Response
-  /** See {@link HandlerContext.decodesContentEncoding}. */
-  readonly decodesContentEncoding: boolean
   /** `performance.now()` when the request arrived. */
   readonly startTime: number
   /** Milliseconds spent per phase, e.g. `{ s3: 12.5 }`, for logs and metrics. */
@@ -137,7 +127,6 @@ export function createContext(request: Request, runtime: HandlerContext | undefi
     originFetch,
     rawPath,
     bytesResponse,
-    decodesContentEncoding: runtime?.decodesContentEncoding === true,
     startTime: performance.now(),
     timings: {},
     state: new Map(),

@@ -56,7 +56,7 @@ export interface CacheLayerStats {
 /** A bucket's figures in {@link CacheStats}. */
 export interface CacheBucketStats {
   readonly bucket: string
-  /** Requests answered from the cache (`X-Cache: HIT`). */
+  /** Requests answered from the cache (`X-Cache: HIT`, and `STALE`). */
   readonly hits: number
   /** Requests sent to S3 because nothing was cached (`MISS`). */
   readonly misses: number
@@ -101,7 +101,8 @@ export interface YatagarasuCache {
 
 /** The outcome of a fill, as requests waiting on it see it. */
 export type FlightResult =
-  | { readonly entry: CacheEntry }
+  /** `stale`: S3 failed and the entry is an expired one within `staleIfError`. */
+  | { readonly entry: CacheEntry; readonly stale?: boolean }
   /** `retry`: the fill failed or was cancelled, so one waiter may lead a new one. */
   | { readonly entry?: undefined; readonly retry: boolean }
 
@@ -121,9 +122,11 @@ export interface Flight {
 export interface CacheInternals {
   readonly now: () => number
   readonly flights: Map<string, Flight>
+  /** Background revalidations of stale entries, one per key; apart from `flights`, which requests wait on. */
+  readonly revalidations: Map<string, Flight>
   storeFor(bucket: CacheBucket): CacheStore
   /** Counts a request's outcome for {@link YatagarasuCache.stats}. */
-  count(bucket: string, status: 'HIT' | 'MISS' | 'BYPASS'): void
+  count(bucket: string, status: 'HIT' | 'MISS' | 'BYPASS' | 'STALE'): void
 }
 
 /** What a store may offer for {@link YatagarasuCache.stats} (memoryStore, diskStore, layeredStore do). */
@@ -153,6 +156,7 @@ export function createCache(options: CreateCacheOptions = {}): YatagarasuCache {
     typeof option === 'function' ? option : (bucket) => memoryStore({ maxSize: bucket.maxSize, now })
   const stores = new Map<string, { store: CacheStore; maxSize: number }>()
   const flights = new Map<string, Flight>()
+  const revalidations = new Map<string, Flight>()
   const outcomes = new Map<string, { hits: number; misses: number; bypasses: number }>()
   const plainLayer = option === undefined ? 'memory' : 'store'
 
@@ -238,12 +242,14 @@ export function createCache(options: CreateCacheOptions = {}): YatagarasuCache {
       if (store === undefined) throw new Error(`purge: no cache is configured for bucket ${JSON.stringify(bucket)}`)
       const storeKey = key !== undefined ? cacheKey(bucket, key) : bucketPrefix(bucket) + (prefix ?? '')
       const writes: Promise<void>[] = []
-      for (const [flightKey, flight] of flights) {
-        if (key !== undefined ? flightKey !== storeKey : !flightKey.startsWith(storeKey)) continue
-        flight.purged = true
-        flight.abortWrite?.()
-        flights.delete(flightKey)
-        if (flight.writing !== undefined) writes.push(flight.writing)
+      for (const inProgress of [flights, revalidations]) {
+        for (const [flightKey, flight] of inProgress) {
+          if (key !== undefined ? flightKey !== storeKey : !flightKey.startsWith(storeKey)) continue
+          flight.purged = true
+          flight.abortWrite?.()
+          inProgress.delete(flightKey)
+          if (flight.writing !== undefined) writes.push(flight.writing)
+        }
       }
       await Promise.all(writes)
       if (key !== undefined) return (await store.delete(storeKey)) ? 1 : 0
@@ -258,10 +264,11 @@ export function createCache(options: CreateCacheOptions = {}): YatagarasuCache {
   internals.set(cache, {
     now,
     flights,
+    revalidations,
     storeFor,
     count(bucket, status) {
       const found = outcomesOf(bucket)
-      if (status === 'HIT') found.hits++
+      if (status === 'HIT' || status === 'STALE') found.hits++
       else if (status === 'MISS') found.misses++
       else found.bypasses++
     },

@@ -6,7 +6,7 @@ import type { CacheEntry } from './store.js'
  * 4-byte big-endian length, then the body unchanged.
  *
  * ```
- * [1][meta length u32][{"h":{...},"s":storedAt,"e":expiresAt}][body ...]
+ * [1][meta length u32][{"h":{...},"s":storedAt,"e":expiresAt,"f"?:freshUntil}][body ...]
  * ```
  */
 const VERSION = 1
@@ -16,13 +16,14 @@ interface Meta {
   h: Record<string, string>
   s: number
   e: number
+  f?: number
 }
 
 const encoder = new TextEncoder()
 const decoder = new TextDecoder()
 
 export function encodeEntry(entry: CacheEntry): Uint8Array<ArrayBuffer> {
-  const meta = encoder.encode(JSON.stringify({ h: entry.headers, s: entry.storedAt, e: entry.expiresAt } satisfies Meta))
+  const meta = encoder.encode(JSON.stringify({ h: entry.headers, s: entry.storedAt, e: entry.expiresAt, ...(entry.freshUntil !== undefined && { f: entry.freshUntil }) } satisfies Meta))
   const out = new Uint8Array(HEADER_BYTES + meta.byteLength + entry.body.byteLength)
   out[0] = VERSION
   new DataView(out.buffer).setUint32(1, meta.byteLength)
@@ -49,5 +50,6 @@ export function decodeEntry(bytes: Uint8Array): CacheEntry | undefined {
     body: new Uint8Array(bytes.buffer, bytes.byteOffset + HEADER_BYTES + metaLength, bytes.byteLength - HEADER_BYTES - metaLength),
     storedAt: meta.s,
     expiresAt: meta.e,
+    ...(typeof meta.f === 'number' && { freshUntil: meta.f }),
   }
 }

@@ -18,8 +18,15 @@ export interface CacheEntry {
   readonly body: Uint8Array
   /** When the entry was stored, in milliseconds since the epoch. */
   readonly storedAt: number
-  /** When the entry stops being served, in milliseconds since the epoch. */
+  /** When the entry stops being served, in milliseconds since the epoch: the store may drop it from then on. */
   readonly expiresAt: number
+  /**
+   * When the entry stops being fresh, in milliseconds since the epoch, when that is
+   * before `expiresAt` (a bucket with `staleWhileRevalidate` or `staleIfError`): between
+   * the two it is served only as `X-Cache: STALE`. Absent: fresh until `expiresAt`.
+   * A store keeps it as it keeps `storedAt`.
+   */
+  readonly freshUntil?: number
   /** The cache layer that answered, when the store has layers (`layeredStore`); sent as `X-Cache-Layer`. */
   readonly layer?: string
 }
@@ -34,6 +41,8 @@ export interface CacheEntryMeta {
   readonly storedAt: number
   /** When the entry stops being served, in milliseconds since the epoch. */
   readonly expiresAt: number
+  /** As {@link CacheEntry.freshUntil}. */
+  readonly freshUntil?: number
   /** As {@link CacheEntry.layer}. */
   readonly layer?: string
 }

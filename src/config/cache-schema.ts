@@ -12,6 +12,8 @@ export const DEFAULT_CACHE_MAX_SIZE = 100 * 1024 * 1024
 /** Largest object stored, when `maxItemSize` is not given (`'10MB'`, the seed's threshold). */
 export const DEFAULT_CACHE_MAX_ITEM_SIZE = 10 * 1024 * 1024
 
+const staleSeconds = v.pipe(v.number(), v.check((n) => Number.isFinite(n) && n >= 0, 'must be zero or a positive number of seconds'))
+
 /** A bucket's cache settings after validation; only present when caching is enabled. */
 export interface ResolvedCache {
   /** Seconds. */
@@ -20,6 +22,10 @@ export interface ResolvedCache {
   readonly maxSize: number
   /** Bytes; at most `maxSize`. */
   readonly maxItemSize: number
+  /** Seconds after `ttl` an entry is still served (`X-Cache: STALE`) while one background request revalidates it; 0 = off. */
+  readonly staleWhileRevalidate: number
+  /** Seconds after `ttl` an entry is still served when S3 fails (5xx, timeout, unreachable); 0 = off. */
+  readonly staleIfError: number
 }
 
 /** A bucket's `cache` block (YAML: `max_size`, `max_item_size`). */
@@ -35,6 +41,14 @@ export const cacheSchema = v.object({
   maxSize: v.optional(size(1048576, '10MB')),
   /** Largest object stored, as a number or `'5MB'`; larger objects always stream from S3. Default `'10MB'`; never more than `maxSize`. */
   maxItemSize: v.optional(size(1048576, '10MB')),
+  /**
+   * Seconds after `ttl` during which an expired entry is still served at once
+   * (`X-Cache: STALE`) while one background conditional GET (`If-None-Match`) renews it
+   * (304) or replaces it (200). Default 0 (off).
+   */
+  staleWhileRevalidate: v.optional(staleSeconds),
+  /** Seconds after `ttl` during which an expired entry is served (`X-Cache: STALE`) when S3 fails. Default 0 (off). */
+  staleIfError: v.optional(staleSeconds),
 })
 
 export type CacheConfig = v.InferOutput<typeof cacheSchema>
@@ -44,5 +58,11 @@ export function resolveCache(input: CacheConfig | undefined): ResolvedCache | un
   const maxSize = input.maxSize === undefined ? DEFAULT_CACHE_MAX_SIZE : parseSize(input.maxSize)!
   const maxItemSize = input.maxItemSize === undefined ? DEFAULT_CACHE_MAX_ITEM_SIZE : parseSize(input.maxItemSize)!
   // An item larger than the whole cache could never be kept.
-  return { ttl: input.ttl ?? DEFAULT_CACHE_TTL, maxSize, maxItemSize: Math.min(maxItemSize, maxSize) }
+  return {
+    ttl: input.ttl ?? DEFAULT_CACHE_TTL,
+    maxSize,
+    maxItemSize: Math.min(maxItemSize, maxSize),
+    staleWhileRevalidate: input.staleWhileRevalidate ?? 0,
+    staleIfError: input.staleIfError ?? 0,
+  }
 }

@@ -58,7 +58,7 @@ export interface Instruments {
   readonly s3Requests: Counter
   readonly s3Errors: Counter
   readonly s3Duration: Histogram
-  readonly cacheResults: Record<'HIT' | 'MISS' | 'BYPASS', Counter>
+  readonly cacheResults: Record<'HIT' | 'MISS' | 'BYPASS' | 'STALE', Counter>
 }
 
 const instruments = new WeakMap<YatagarasuMetrics, Instruments>()
@@ -107,6 +107,7 @@ export function createMetrics(options: MetricsOptions = {}): YatagarasuMetrics {
       HIT: registry.counter(`${prefix}cache_hits_total`, 'Requests answered from the cache, by bucket.', ['bucket']),
       MISS: registry.counter(`${prefix}cache_misses_total`, 'Requests the cache could not answer (sent to S3), by bucket.', ['bucket']),
       BYPASS: registry.counter(`${prefix}cache_bypasses_total`, 'Requests that skipped the cache (cache off, Range, no-cache, store failure), by bucket.', ['bucket']),
+      STALE: registry.counter(`${prefix}cache_stale_total`, 'Requests answered from an expired entry (stale_while_revalidate, stale_if_error), by bucket.', ['bucket']),
     },
   }
   const evictions = registry.counter(`${prefix}cache_evictions_total`, 'Cache entries evicted to stay within max_size, by bucket.', ['bucket'], () => read('evictions'))

@@ -25,13 +25,24 @@ interface BucketCache {
   readonly store: CacheStore
   readonly ttlMs: number
   readonly maxItemSize: number
+  readonly staleWhileRevalidateMs: number
+  readonly staleIfErrorMs: number
 }
+
+/** Where an entry stands at a moment: served as it is, served while revalidated, kept for S3 failures, or gone. */
+type Freshness = 'fresh' | 'revalidate' | 'if-error' | 'expired'
+
+/** A way to the stale entry when S3 fails (`staleIfError`), or `undefined` when there is none. */
+type StaleFallback = (() => Promise<CacheEntry | StreamedCacheEntry | undefined>) | undefined
 
 // Headers that describe this response rather than the object: recomputed on a hit.
 const NOT_STORED = new Set(['content-length', 'content-range'])
 // RFC 9110 §15.4.5: what a 304 carries (plus Last-Modified, which helps caches).
 const NOT_MODIFIED_HEADERS = ['etag', 'last-modified', 'cache-control', 'expires'] as const
 const LOG_INTERVAL_MS = 10_000
+// What S3 failing looks like by the time it reaches the cache: unreachable or a 5xx (502),
+// circuit open (503), timeout (504). A 500 is a bug of ours, not a reason to serve stale.
+const ORIGIN_FAILURES = new Set([502, 503, 504])
 
 /**
  * The per-bucket cache (seed: "Cache Decision Logic", "Cacheable vs Non-Cacheable"):
@@ -50,28 +61,74 @@ export function cache(config: YatagarasuConfig | ResolvedConfig, options: CacheO
   const resolved = resolveConfig(config)
   const logger = options.logger ?? consoleLogger
   const internals = cacheInternals(options.cache ?? createCache())
-  const { now, flights } = internals
+  const { now, flights, revalidations } = internals
   const buckets = new Map<string, BucketCache>()
   for (const bucket of resolved.buckets) {
     if (bucket.cache === undefined) continue
-    const { ttl, maxSize, maxItemSize } = bucket.cache
+    const { ttl, maxSize, maxItemSize, staleWhileRevalidate, staleIfError } = bucket.cache
     buckets.set(bucket.name, {
       name: bucket.name,
       store: internals.storeFor({ name: bucket.name, ttl, maxSize, maxItemSize }),
       ttlMs: ttl * 1000,
       maxItemSize,
+      staleWhileRevalidateMs: staleWhileRevalidate * 1000,
+      staleIfErrorMs: staleIfError * 1000,
     })
   }
   const reportFailure = failureReporter(logger)
 
-  /** Straight through to S3, labelled (errors too: they are responses by now). */
-  async function pass(ctx: RequestContext, next: Next, status: CacheStatus): Promise<Response> {
+  /**
+   * Straight through to S3, labelled (errors too: they are responses by now); when S3
+   * fails and the key has an entry within `staleIfError`, that entry instead.
+   */
+  async function pass(ctx: RequestContext, next: Next, status: CacheStatus, fallback?: StaleFallback): Promise<Response> {
     ctx.cacheStatus = status
-    return labelled(await next(), status)
+    const response = await next()
+    if (fallback !== undefined && ORIGIN_FAILURES.has(response.status)) {
+      const stale = await fallback()
+      if (stale !== undefined) return serve(ctx, stale, 'STALE')
+    }
+    return labelled(response, status)
   }
 
-  function serve(ctx: RequestContext, entry: CacheEntry | StreamedCacheEntry): Response {
-    ctx.cacheStatus = 'HIT'
+  /** The times of an entry stored at `start`: fresh for `ttl`, then kept for the longer stale window. */
+  function lifetime(bucket: BucketCache, start: number): Pick<CacheEntry, 'storedAt' | 'expiresAt' | 'freshUntil'> {
+    const staleMs = Math.max(bucket.staleWhileRevalidateMs, bucket.staleIfErrorMs)
+    const freshUntil = start + bucket.ttlMs
+    return { storedAt: start, expiresAt: freshUntil + staleMs, ...(staleMs > 0 && { freshUntil }) }
+  }
+
+  function freshness(bucket: BucketCache, entry: Pick<CacheEntry, 'expiresAt' | 'freshUntil'>, at: number): Freshness {
+    // The store should have dropped it; an entry past `expiresAt` is never served.
+    if (entry.expiresAt <= at) return 'expired'
+    const freshUntil = entry.freshUntil ?? entry.expiresAt
+    if (freshUntil > at) return 'fresh'
+    if (at - freshUntil < bucket.staleWhileRevalidateMs) return 'revalidate'
+    if (at - freshUntil < bucket.staleIfErrorMs) return 'if-error'
+    return 'expired'
+  }
+
+  /** The key's entry read again once S3 failed, if it may still be served then. */
+  function staleFallback(bucket: BucketCache, key: string): StaleFallback {
+    if (bucket.staleIfErrorMs === 0) return undefined
+    return async () => {
+      let entry: CacheEntry | StreamedCacheEntry | undefined
+      try {
+        entry = await (bucket.store.getStream !== undefined ? bucket.store.getStream(key) : bucket.store.get(key))
+      } catch (error) {
+        reportFailure(bucket.name, 'get', error)
+        return undefined
+      }
+      if (entry === undefined) return undefined
+      const state = freshness(bucket, entry, now())
+      if (state === 'revalidate' || state === 'if-error') return entry
+      if (isStreamedEntry(entry)) void entry.body.cancel().catch(() => {})
+      return undefined
+    }
+  }
+
+  function serve(ctx: RequestContext, entry: CacheEntry | StreamedCacheEntry, status: 'HIT' | 'STALE' = 'HIT'): Response {
+    ctx.cacheStatus = status
     const streamed = isStreamedEntry(entry)
     const age = String(Math.max(0, Math.floor((now() - entry.storedAt) / 1000)))
     // A record, not a Headers: the runtime's bytesResponse may keep it as it is (the Node
@@ -84,7 +141,7 @@ export function cache(config: YatagarasuConfig | ResolvedConfig, options: CacheO
         if (value !== undefined) headers[name] = value
       }
       headers.age = age
-      headers['x-cache'] = 'HIT'
+      headers['x-cache'] = status
       if (entry.layer !== undefined) headers['x-cache-layer'] = entry.layer
       return ctx.bytesResponse(null, { status: 304, headers })
     }
@@ -92,7 +149,7 @@ export function cache(config: YatagarasuConfig | ResolvedConfig, options: CacheO
     headers['content-length'] = String(streamed ? entry.size : entry.body.byteLength)
     headers['accept-ranges'] = 'bytes'
     headers.age = age
-    headers['x-cache'] = 'HIT'
+    headers['x-cache'] = status
     if (entry.layer !== undefined) headers['x-cache-layer'] = entry.layer
     if (ctx.method === 'HEAD') {
       if (streamed) void entry.body.cancel().catch(() => {})
@@ -108,6 +165,8 @@ export function cache(config: YatagarasuConfig | ResolvedConfig, options: CacheO
     // (one waiter leads a new fill, the others wait on that), then goes on its own.
     for (let round = 0; ; round++) {
       let flight = flights.get(key)
+      // Set when the entry is past its freshness but within `staleIfError`: served if S3 fails.
+      let fallback: StaleFallback
       if (flight === undefined) {
         let entry: CacheEntry | StreamedCacheEntry | undefined
         try {
@@ -116,26 +175,34 @@ export function cache(config: YatagarasuConfig | ResolvedConfig, options: CacheO
           reportFailure(bucket.name, 'get', error)
           return pass(ctx, next, 'BYPASS')
         }
-        // The store should have dropped it; an entry past its TTL is never served.
-        if (entry !== undefined && entry.expiresAt > now()) return serve(ctx, entry)
-        if (entry !== undefined && isStreamedEntry(entry)) void entry.body.cancel().catch(() => {})
+        if (entry !== undefined) {
+          const state = freshness(bucket, entry, now())
+          if (state === 'fresh') return serve(ctx, entry)
+          if (state === 'revalidate') {
+            revalidate(ctx, next, bucket, key, entry)
+            return serve(ctx, entry, 'STALE')
+          }
+          if (state === 'if-error') fallback = staleFallback(bucket, key)
+          // Read again only if S3 fails: a stream kept open meanwhile would hold a file.
+          if (isStreamedEntry(entry)) void entry.body.cancel().catch(() => {})
+        }
         // Another request may have started a fill while the store was being asked.
         flight = flights.get(key)
       }
       if (flight !== undefined) {
         const result = await waitFor(flight.result, ctx.request.signal)
-        if (result.entry !== undefined) return serve(ctx, result.entry)
+        if (result.entry !== undefined) return serve(ctx, result.entry, result.stale ? 'STALE' : 'HIT')
         if (result.retry && round === 0) continue
-        return pass(ctx, next, 'MISS')
+        return pass(ctx, next, 'MISS', fallback)
       }
       // Only an unconditional GET fills: HEAD has no body, and S3 may answer a
       // conditional GET with a 304 that nobody waiting could use.
-      if (ctx.method !== 'GET' || isConditional(ctx.request.headers)) return pass(ctx, next, 'MISS')
-      return fill(ctx, next, bucket, key)
+      if (ctx.method !== 'GET' || isConditional(ctx.request.headers)) return pass(ctx, next, 'MISS', fallback)
+      return fill(ctx, next, bucket, key, fallback)
     }
   }
 
-  async function fill(ctx: RequestContext, next: Next, bucket: BucketCache, key: string): Promise<Response> {
+  async function fill(ctx: RequestContext, next: Next, bucket: BucketCache, key: string, fallback: StaleFallback): Promise<Response> {
     ctx.cacheStatus = 'MISS'
     const flight = createFlight()
     flights.set(key, flight)
@@ -143,8 +210,25 @@ export function cache(config: YatagarasuConfig | ResolvedConfig, options: CacheO
       if (flights.get(key) === flight) flights.delete(key)
     }
     const response = await next()
+    if (fallback !== undefined && ORIGIN_FAILURES.has(response.status)) {
+      const stale = await fallback()
+      if (stale !== undefined) {
+        // Waiters share an entry in memory; a streamed one has one reader, so they look again.
+        flight.settle(isStreamedEntry(stale) ? { retry: true } : { entry: stale, stale: true })
+        land()
+        return serve(ctx, stale, 'STALE')
+      }
+    }
+    return keep(ctx, bucket, key, flight, land, response)
+  }
+
+  /**
+   * Stores a `200` from S3 as it streams to the client (or lets anything else through),
+   * settling `flight` for the requests waiting on it; `land` ends the flight.
+   */
+  function keep(ctx: RequestContext, bucket: BucketCache, key: string, flight: Flight, land: () => void, response: Response): Response {
     const length = declaredLength(response.headers)
-    if (!isStorableResponse(response) || (length !== undefined && length > bucket.maxItemSize)) {
+    if (!isKeepable(response, bucket)) {
       // Known up front not to be kept: waiters go to S3 themselves, the body streams
       // untouched — unless the leader failed for a reason of its own (below).
       flight.settle({ retry: isLeaderOwnFailure(errorOf(response)) })
@@ -153,7 +237,7 @@ export function cache(config: YatagarasuConfig | ResolvedConfig, options: CacheO
     }
     const headers = storedHeaders(response.headers)
     if (bucket.store.setStream !== undefined && length !== undefined) {
-      return fillStreamed(ctx, bucket, key, flight, land, response, { headers, size: length, storedAt: now(), expiresAt: now() + bucket.ttlMs })
+      return fillStreamed(ctx, bucket, key, flight, land, response, { headers, size: length, ...lifetime(bucket, now()) })
     }
     const { stream, result } = fillFrom(response.body!, bucket.maxItemSize, length)
     const stored = result.then(async (outcome) => {
@@ -162,8 +246,7 @@ export function cache(config: YatagarasuConfig | ResolvedConfig, options: CacheO
         land()
         return
       }
-      const storedAt = now()
-      const entry: CacheEntry = { headers, body: outcome.body, storedAt, expiresAt: storedAt + bucket.ttlMs }
+      const entry: CacheEntry = { headers, body: outcome.body, ...lifetime(bucket, now()) }
       // Waiters are served from memory now; the flight stays findable until the write
       // lands, so requests arriving meanwhile don't go to S3 again.
       flight.settle({ entry })
@@ -178,6 +261,65 @@ export function cache(config: YatagarasuConfig | ResolvedConfig, options: CacheO
     ctx.waitUntil(stored)
     const out = new Response(stream, { status: response.status, statusText: response.statusText, headers: response.headers })
     return labelled(out, 'MISS')
+  }
+
+  /**
+   * Serves nothing: in the background, one conditional GET per key (single-flight, apart
+   * from the fills requests wait on) asks S3 whether the stale entry is still current.
+   * A `304` renews the entry from the store's own copy (no download); a `200` replaces
+   * it; a failure leaves it as it is, to be tried again by the next stale hit. It uses
+   * the rest of the chain (this request's `next`, which nothing else will call).
+   */
+  function revalidate(ctx: RequestContext, next: Next, bucket: BucketCache, key: string, stale: CacheEntry | StreamedCacheEntry): void {
+    if (revalidations.has(key) || flights.has(key)) return
+    // A variant (image transform) is checked by fetching it again, and only from a GET:
+    // the source's ETag is not the variant's, and a HEAD makes no body to store.
+    if (ctx.variant !== undefined && ctx.method !== 'GET') return
+    const flight = createFlight()
+    revalidations.set(key, flight)
+    const land = () => {
+      if (revalidations.get(key) === flight) revalidations.delete(key)
+    }
+    const etag = ctx.variant === undefined ? stale.headers.etag : undefined
+    // The background request outlives the client's: a copy with a signal of its own,
+    // which the client leaving (or the runtime ending its request) does not abort.
+    const headers = new Headers()
+    ctx.request.headers.forEach((value, name) => headers.append(name, value))
+    Object.assign(ctx, { request: new Request(ctx.request.url, { method: 'GET', headers }) })
+    if (ctx.variant === undefined || ctx.originRequest === undefined) {
+      ctx.originRequest = { method: 'GET', headers: new Headers(etag !== undefined ? { 'if-none-match': etag } : {}) }
+    }
+    const work = (async () => {
+      const response = await next()
+      if (flight.purged) return void response.body?.cancel().catch(() => {})
+      if (response.status === 304 && etag !== undefined) return renew(bucket, key, flight, etag)
+      if (response.status !== 200 || !isKeepable(response, bucket)) return void response.body?.cancel().catch(() => {})
+      // Read to the end here, the store taking its copy on the way (as a fill does).
+      const kept = keep(ctx, bucket, key, flight, land, response)
+      await kept.body?.pipeTo(new WritableStream())
+    })()
+      .catch((error: unknown) => reportFailure(bucket.name, 'revalidate', error))
+      .finally(land)
+    ctx.waitUntil(work)
+  }
+
+  /** After a `304`: the stored copy, if it is still the one S3 confirmed, fresh again. */
+  async function renew(bucket: BucketCache, key: string, flight: Flight, etag: string): Promise<void> {
+    const { store } = bucket
+    const current = await (store.getStream !== undefined ? store.getStream(key) : store.get(key))
+    if (current === undefined) return
+    const times = lifetime(bucket, now())
+    if (current.headers.etag !== etag || flight.purged) {
+      if (isStreamedEntry(current)) void current.body.cancel().catch(() => {})
+      return
+    }
+    if (isStreamedEntry(current)) {
+      if (store.setStream === undefined) return void current.body.cancel().catch(() => {})
+      flight.writing = store.setStream(key, { headers: current.headers, size: current.size, ...times }, current.body)
+    } else {
+      flight.writing = store.set(key, { headers: current.headers, body: current.body, ...times })
+    }
+    await flight.writing
   }
 
   /**
@@ -223,6 +365,12 @@ export function cache(config: YatagarasuConfig | ResolvedConfig, options: CacheO
     if (ctx.cacheStatus !== undefined) internals.count(bucket.name, ctx.cacheStatus)
     return response
   }
+}
+
+/** Whether S3's answer may be stored: a storable `200` whose declared length fits the bucket's `maxItemSize`. */
+function isKeepable(response: Response, bucket: BucketCache): boolean {
+  const length = declaredLength(response.headers)
+  return isStorableResponse(response) && !(length !== undefined && length > bucket.maxItemSize)
 }
 
 /**

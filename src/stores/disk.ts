@@ -60,6 +60,7 @@ interface Slot {
   readonly headers: Readonly<Record<string, string>>
   readonly storedAt: number
   readonly expiresAt: number
+  readonly freshUntil?: number
 }
 
 /** What is kept in cacache's index beside each entry. */
@@ -67,6 +68,7 @@ interface Metadata {
   h: Record<string, string>
   s: number
   e: number
+  f?: number
 }
 
 /**
@@ -165,7 +167,14 @@ export function diskStore(options: DiskStoreOptions): DiskStore {
         add(info.key, { integrity: info.integrity, size: 0, headers: {}, storedAt: 0, expiresAt: 0 })
         continue
       }
-      add(info.key, { integrity: info.integrity, size: info.size, headers: meta.h!, storedAt: meta.s!, expiresAt: meta.e! })
+      add(info.key, {
+        integrity: info.integrity,
+        size: info.size,
+        headers: meta.h!,
+        storedAt: meta.s!,
+        expiresAt: meta.e!,
+        ...(typeof meta.f === 'number' && { freshUntil: meta.f }),
+      })
     }
     await Promise.all(stale.map(remove))
     evictUntilFits()
@@ -173,8 +182,13 @@ export function diskStore(options: DiskStoreOptions): DiskStore {
   // Every call awaits `ready`; an unusable directory must not also be an unhandled rejection.
   ready.catch(() => {})
 
-  function metadataOf(entry: { headers: Readonly<Record<string, string>>; storedAt: number; expiresAt: number }): Metadata {
-    return { h: { ...entry.headers }, s: entry.storedAt, e: entry.expiresAt }
+  function metadataOf(entry: CacheEntryMeta | CacheEntry): Metadata {
+    return { h: { ...entry.headers }, s: entry.storedAt, e: entry.expiresAt, ...(entry.freshUntil !== undefined && { f: entry.freshUntil }) }
+  }
+
+  /** The entry's times as a slot keeps them. */
+  function timesOf(entry: CacheEntryMeta | CacheEntry | Slot): Pick<Slot, 'storedAt' | 'expiresAt' | 'freshUntil'> {
+    return { storedAt: entry.storedAt, expiresAt: entry.expiresAt, ...(entry.freshUntil !== undefined && { freshUntil: entry.freshUntil }) }
   }
 
   function accepts(size: number, expiresAt: number): boolean {
@@ -203,7 +217,7 @@ export function diskStore(options: DiskStoreOptions): DiskStore {
         await remove(key)
         return undefined
       }
-      return { headers: slot.headers, body, storedAt: slot.storedAt, expiresAt: slot.expiresAt }
+      return { headers: slot.headers, body, ...timesOf(slot) }
     },
     async getStream(key) {
       await ready
@@ -220,14 +234,14 @@ export function diskStore(options: DiskStoreOptions): DiskStore {
         await remove(key)
         return undefined
       }
-      const entry: StreamedCacheEntry = { headers: slot.headers, size: slot.size, storedAt: slot.storedAt, expiresAt: slot.expiresAt, body }
+      const entry: StreamedCacheEntry = { headers: slot.headers, size: slot.size, ...timesOf(slot), body }
       return entry
     },
     async set(key, entry: CacheEntry) {
       await ready
       if (!accepts(entry.body.byteLength, entry.expiresAt)) return
       const integrity = await cacache.put(directory, key, entry.body, { metadata: metadataOf(entry), size: entry.body.byteLength })
-      add(key, { integrity: integrity.toString(), size: entry.body.byteLength, headers: entry.headers, storedAt: entry.storedAt, expiresAt: entry.expiresAt })
+      add(key, { integrity: integrity.toString(), size: entry.body.byteLength, headers: entry.headers, ...timesOf(entry) })
       evictUntilFits()
     },
     async setStream(key, meta: CacheEntryMeta, body) {
@@ -237,7 +251,7 @@ export function diskStore(options: DiskStoreOptions): DiskStore {
         return
       }
       const integrity = await writeStream(directory, key, meta.size, metadataOf(meta), body)
-      add(key, { integrity, size: meta.size, headers: meta.headers, storedAt: meta.storedAt, expiresAt: meta.expiresAt })
+      add(key, { integrity, size: meta.size, headers: meta.headers, ...timesOf(meta) })
       evictUntilFits()
     },
     async delete(key) {

@@ -129,7 +129,7 @@ export function layeredStore(layers: readonly CacheLayer[], options: LayeredStor
           failed(index, 'get', error)
           continue
         }
-        found = { headers: found.headers, body, storedAt: found.storedAt, expiresAt: found.expiresAt }
+        found = { headers: found.headers, body, storedAt: found.storedAt, expiresAt: found.expiresAt, ...(found.freshUntil !== undefined && { freshUntil: found.freshUntil }) }
       }
       fillBack(key, found, index)
       return { ...found, layer: name }
@@ -269,7 +269,13 @@ export function layeredStore(layers: readonly CacheLayer[], options: LayeredStor
     for (const { sink } of streamed) sink.close()
     const writes: Array<Promise<unknown>> = streamed.map(({ done }) => done)
     if (chunks !== undefined) {
-      const entry: CacheEntry = { headers: meta.headers, body: joinChunks(chunks, meta.size), storedAt: meta.storedAt, expiresAt: meta.expiresAt }
+      const entry: CacheEntry = {
+        headers: meta.headers,
+        body: joinChunks(chunks, meta.size),
+        storedAt: meta.storedAt,
+        expiresAt: meta.expiresAt,
+        ...(meta.freshUntil !== undefined && { freshUntil: meta.freshUntil }),
+      }
       for (const index of collected) writes.push(layers[index]!.store.set(key, entry).catch((error: unknown) => failed(index, 'set', error)))
     }
     await Promise.all(writes)

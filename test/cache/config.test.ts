@@ -3,6 +3,8 @@ import { describe, expect, it } from 'vitest'
 import { ConfigError, parseConfig, resolveConfig, type YatagarasuConfig } from '../../src/index.js'
 import { cachedConfig } from '../support/cache-origin.js'
 
+const OFF = { staleWhileRevalidate: 0, staleIfError: 0 }
+
 function cacheOf(block: unknown) {
   return resolveConfig(cachedConfig(block as never)).buckets[0]!.cache
 }
@@ -19,8 +21,8 @@ function issues(block: unknown) {
 
 describe('cache config', () => {
   it('has documented defaults: ttl 3600 s, maxSize 100MB, maxItemSize 10MB; enabled when the block is present', () => {
-    expect(cacheOf({})).toEqual({ ttl: 3600, maxSize: 100 * 1024 ** 2, maxItemSize: 10 * 1024 ** 2 })
-    expect(cacheOf({ enabled: true })).toEqual({ ttl: 3600, maxSize: 100 * 1024 ** 2, maxItemSize: 10 * 1024 ** 2 })
+    expect(cacheOf({})).toEqual({ ttl: 3600, maxSize: 100 * 1024 ** 2, maxItemSize: 10 * 1024 ** 2, ...OFF })
+    expect(cacheOf({ enabled: true })).toEqual({ ttl: 3600, maxSize: 100 * 1024 ** 2, maxItemSize: 10 * 1024 ** 2, ...OFF })
   })
 
   it('is off when absent or enabled: false', () => {
@@ -33,8 +35,9 @@ describe('cache config', () => {
       ttl: 86400,
       maxSize: 10 * 1024 ** 3,
       maxItemSize: 10 * 1024 ** 2,
+      ...OFF,
     })
-    expect(cacheOf({ maxSize: 1_000_000, maxItemSize: '512KiB', ttl: 0.5 })).toEqual({ ttl: 0.5, maxSize: 1_000_000, maxItemSize: 512 * 1024 })
+    expect(cacheOf({ maxSize: 1_000_000, maxItemSize: '512KiB', ttl: 0.5 })).toEqual({ ttl: 0.5, maxSize: 1_000_000, maxItemSize: 512 * 1024, ...OFF })
   })
 
   it('never lets an item be larger than the whole cache', () => {
@@ -69,7 +72,22 @@ buckets:
       enabled: false      # Pure streaming
 `) as YatagarasuConfig
     const [cdn, videos] = resolveConfig(config).buckets
-    expect(cdn?.cache).toEqual({ ttl: 86400, maxSize: 10 * 1024 ** 3, maxItemSize: 10 * 1024 ** 2 })
+    expect(cdn?.cache).toEqual({ ttl: 86400, maxSize: 10 * 1024 ** 3, maxItemSize: 10 * 1024 ** 2, ...OFF })
     expect(videos?.cache).toBeUndefined()
+  })
+
+  it('takes stale_while_revalidate and stale_if_error in seconds (YAML snake_case), off by default', () => {
+    const config = parseConfig(`
+buckets:
+  - name: "cdn"
+    path_prefix: "/cdn"
+    s3: { bucket: assets, region: us-east-1, access_key: a, secret_key: s }
+    cache: { ttl: 60, stale_while_revalidate: 60, stale_if_error: 300 }
+`) as YatagarasuConfig
+    expect(resolveConfig(config).buckets[0]?.cache).toMatchObject({ ttl: 60, staleWhileRevalidate: 60, staleIfError: 300 })
+    expect(issues({ staleWhileRevalidate: -1, staleIfError: 'long' }).map((i) => i.path).sort()).toEqual([
+      'buckets[0].cache.staleIfError',
+      'buckets[0].cache.staleWhileRevalidate',
+    ])
   })
 })

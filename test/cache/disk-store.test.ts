@@ -110,6 +110,22 @@ describe('diskStore', () => {
     expect(await readStreamed(await second.getStream('cdn/b.bin'))).toEqual(bytes(20_000, 3))
   })
 
+  it('keeps an entry\'s freshUntil (stale_while_revalidate) across a restart, streamed or not', async () => {
+    const first = open()
+    const freshUntil = clock.now() + 10_000
+    await first.set('cdn/a.bin', { ...entry(bytes(100), 60_000), freshUntil })
+    await first.setStream('cdn/b.bin', { headers: {}, size: 100, storedAt: clock.now(), expiresAt: clock.now() + 60_000, freshUntil }, streamOf(bytes(100), 50))
+    await first.set('cdn/c.bin', entry(bytes(100), 60_000))
+    expect((await first.get('cdn/a.bin'))!.freshUntil).toBe(freshUntil)
+    const second = open()
+    await second.ready
+    expect((await second.get('cdn/a.bin'))!.freshUntil).toBe(freshUntil)
+    const streamed = (await second.getStream('cdn/b.bin')) as StreamedCacheEntry
+    expect(streamed.freshUntil).toBe(freshUntil)
+    await streamed.body.cancel()
+    expect((await second.get('cdn/c.bin'))!.freshUntil).toBeUndefined()
+  })
+
   it('never serves an entry past its TTL, and drops expired ones at start', async () => {
     const store = open()
     await store.set('cdn/short', entry(bytes(1000), 1000))
