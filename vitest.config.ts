@@ -46,6 +46,7 @@ const INTEGRATION = [
   'test/s3/node-http-transport.test.ts',
   'test/s3/proxy-integration.test.ts',
   'test/s3/test-harness.test.ts',
+  'test/server/cache-layers.test.ts',
   'test/server/cli.test.ts',
   'test/server/limits.test.ts',
   'test/server/load.test.ts',

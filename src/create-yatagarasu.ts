@@ -21,7 +21,7 @@ import { metrics as metricsMiddleware, s3Metrics } from './middleware/metrics.js
 import { requestLog } from './middleware/request-log.js'
 import { imageRequest, imageTransform } from './middleware/images.js'
 import type { ImageTransformer } from './images/transformer.js'
-import { ConfigError } from './errors.js'
+import { ConfigError, type ConfigIssue } from './errors.js'
 import type { AuditLog } from './audit/audit-log.js'
 
 export interface YatagarasuOptions {
@@ -78,6 +78,7 @@ export interface YatagarasuOptions {
 export function createYatagarasu(config: YatagarasuConfig, options: YatagarasuOptions = {}): FetchHandler {
   const resolved = resolveConfig(config)
   const logger = options.logger ?? consoleLogger
+  checkSharedState(config, options)
   const rateLimitStore = options.rateLimitStore ?? memoryRateLimitStore()
   const imageBuckets = resolved.buckets.flatMap((bucket, index) => (bucket.images ? [index] : []))
   const transformer = options.imageTransformer
@@ -109,4 +110,29 @@ export function createYatagarasu(config: YatagarasuConfig, options: YatagarasuOp
     ...(options.metrics ? [s3Metrics(options.metrics)] : []),
     s3Origin(resolved, { logger, ...(options.fetch && { fetch: options.fetch }) }),
   )
+}
+
+/**
+ * Settings of the standalone server that a handler can't honour by itself: Redis and
+ * disk stores are Node-only modules (never in the core or edge bundle), so they must be
+ * passed in, made with `yatagarasu/redis` and `yatagarasu/disk`.
+ */
+function checkSharedState(config: YatagarasuConfig, options: YatagarasuOptions): void {
+  const issues: ConfigIssue[] = []
+  if (config.rateLimiting?.store === 'redis' && options.rateLimitStore === undefined) {
+    issues.push({
+      path: 'rateLimiting.store',
+      message: "redis needs a store passed in: { rateLimitStore: redisRateLimitStore({ client }) } (from 'yatagarasu/redis'); the standalone server makes it",
+    })
+  }
+  const layers = (config as { cache?: { cacheLayers?: unknown } }).cache?.cacheLayers
+  if (Array.isArray(layers) && options.cache === undefined) {
+    for (const layer of layers.filter((name) => name === 'disk' || name === 'redis')) {
+      issues.push({
+        path: 'cache.cacheLayers',
+        message: `${String(layer)} is not available to a handler by itself (never in the edge bundle): pass { cache: createCache({ store: layeredStore([...]) }) } with ${layer === 'disk' ? "diskStore from 'yatagarasu/disk'" : "redisStore from 'yatagarasu/redis'"}, or run the standalone server`,
+      })
+    }
+  }
+  if (issues.length > 0) throw new ConfigError(issues)
 }

@@ -40,10 +40,10 @@ export interface ParseConfigOptions {
 export type ParsedConfig = YatagarasuConfig & { readonly [block: string]: unknown }
 
 /** Top-level blocks of the standalone server's config file; accepted by `parseConfig` without their schema. */
-export const SERVER_BLOCKS = ['server', 'logging', 'metrics', 'health', 'shutdown', 'auditLog'] as const
+export const SERVER_BLOCKS = ['server', 'logging', 'metrics', 'health', 'shutdown', 'auditLog', 'cache', 'admin'] as const
 
 /** Fields whose values `JSON.stringify` prints as `***` in the returned config. */
-const SECRET_KEYS = new Set(['accessKey', 'secretKey', 'sessionToken', 'secret', 'password', 'token', 'apiKey', 'privateKey', 'clientSecret', 'signingKey'])
+const SECRET_KEYS = new Set(['accessKey', 'secretKey', 'sessionToken', 'secret', 'password', 'token', 'apiKey', 'privateKey', 'clientSecret', 'signingKey', 'redisUrl', 'redisPassword'])
 
 const MAX_DEPTH = 64
 const MAX_SYNTAX_ERRORS = 3

@@ -132,25 +132,53 @@ export const ipFilterSchema = v.object({
   deny: v.optional(v.array(cidr)),
 })
 
-/** Top-level and per-bucket `rateLimiting`. */
-export const rateLimitingSchema = v.pipe(
-  v.object({
-    /** Default `true` when the block is present; `false` in a bucket turns the top-level limit off for it. */
-    enabled: v.optional(v.boolean()),
-    /** Tokens added per second. Required when enabled. */
-    requestsPerSecond: v.optional(positiveNumber),
-    /** Bucket size: requests allowed at once. Default `requestsPerSecond` rounded up. */
-    burstSize: v.optional(positiveInteger),
-    /** Whose bucket: per client IP (default), per JWT subject (`sub`, IP for anonymous requests), or one for all. */
-    key: v.optional(v.picklist(['ip', 'user', 'global'], "must be 'ip', 'user' or 'global'")),
-  }),
-  v.rawCheck(({ dataset, addIssue }) => {
-    const value = dataset.value as { enabled?: unknown; requestsPerSecond?: unknown } | null | undefined
+const rateLimitingFields = {
+  /** Default `true` when the block is present; `false` in a bucket turns the top-level limit off for it. */
+  enabled: v.optional(v.boolean()),
+  /** Tokens added per second. Required when enabled (at the top level: unless `store` is given). */
+  requestsPerSecond: v.optional(positiveNumber),
+  /** Bucket size: requests allowed at once. Default `requestsPerSecond` rounded up. */
+  burstSize: v.optional(positiveInteger),
+  /** Whose bucket: per client IP (default), per JWT subject (`sub`, IP for anonymous requests), or one for all. */
+  key: v.optional(v.picklist(['ip', 'user', 'global'], "must be 'ip', 'user' or 'global'")),
+}
+
+/** `requestsPerSecond` is required in an enabled block, unless `optional` says the block may hold no limit. */
+function requireRate<T extends object>(optional: (value: Record<string, unknown>) => boolean) {
+  return v.rawCheck<T>(({ dataset, addIssue }) => {
+    const value = dataset.value as Record<string, unknown> | null | undefined
     if (typeof value !== 'object' || value === null) return
-    if (value.enabled !== false && value.requestsPerSecond === undefined) {
+    if (value.enabled !== false && value.requestsPerSecond === undefined && !optional(value)) {
       addIssue({ message: 'required', path: [fieldPath(dataset.value, 'requestsPerSecond')] })
     }
-  }),
+  })
+}
+
+/** A bucket's `rateLimiting`. */
+const rateLimitingObject = v.object(rateLimitingFields)
+export const rateLimitingSchema = v.pipe(
+  rateLimitingObject,
+  requireRate<v.InferOutput<typeof rateLimitingObject>>(() => false),
+)
+
+/**
+ * The top-level `rateLimiting`: the same fields, plus where the token buckets live. With
+ * `store` and no `requestsPerSecond` there is no top-level limit; the store serves the
+ * buckets' own limits.
+ */
+const topRateLimitingObject = v.object({
+  ...rateLimitingFields,
+  /**
+   * `memory` (default): this process's; `redis`: shared by every instance using that Redis
+   * (the standalone server makes the store; in code pass `rateLimitStore`).
+   */
+  store: v.optional(v.picklist(['memory', 'redis'], 'must be memory or redis')),
+  /** With `store: redis`: where Redis is. Default (standalone server): `cache.redis.redisUrl`. */
+  redisUrl: v.optional(v.pipe(v.string(), v.trim(), v.minLength(1, 'must not be empty'))),
+})
+export const topRateLimitingSchema = v.pipe(
+  topRateLimitingObject,
+  requireRate<v.InferOutput<typeof topRateLimitingObject>>((value) => value.store !== undefined),
 )
 
 /** Top-level `limits` on what a request may look like before anything else runs. */
@@ -165,6 +193,7 @@ export type CircuitBreakerConfig = v.InferOutput<typeof circuitBreakerSchema>
 export type CorsConfig = v.InferOutput<typeof corsSchema>
 export type IpFilterConfig = v.InferOutput<typeof ipFilterSchema>
 export type RateLimitConfig = v.InferOutput<typeof rateLimitingSchema>
+export type TopRateLimitConfig = v.InferOutput<typeof topRateLimitingSchema>
 export type LimitsConfig = v.InferOutput<typeof limitsSchema>
 
 export function resolveCircuitBreaker(input: v.InferOutput<typeof circuitBreakerSchema> | undefined): ResolvedCircuitBreaker | undefined {
@@ -199,7 +228,9 @@ export function resolveIpFilter(input: v.InferOutput<typeof ipFilterSchema> | un
 export function resolveRateLimit(input: v.InferOutput<typeof rateLimitingSchema> | undefined): ResolvedRateLimit | false | undefined {
   if (input === undefined) return undefined
   if (input.enabled === false) return false
-  const requestsPerSecond = input.requestsPerSecond!
+  const requestsPerSecond = input.requestsPerSecond
+  // Only a top-level block naming a `store` may leave it out: no top-level limit.
+  if (requestsPerSecond === undefined) return undefined
   return {
     requestsPerSecond,
     burstSize: input.burstSize ?? Math.max(1, Math.ceil(requestsPerSecond)),

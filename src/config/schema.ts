@@ -14,7 +14,7 @@ import { nonEmpty, seconds } from './fields.js'
 import { fieldPath } from './issues.js'
 import { cacheSchema } from './cache-schema.js'
 import { imagesSchema } from './images-schema.js'
-import { circuitBreakerSchema, corsSchema, ipFilterSchema, limitsSchema, rateLimitingSchema } from './reliability-schema.js'
+import { circuitBreakerSchema, corsSchema, ipFilterSchema, limitsSchema, rateLimitingSchema, topRateLimitingSchema } from './reliability-schema.js'
 
 const httpUrl = v.pipe(v.string(), v.check(isHttpUrl, 'must be an absolute http(s) URL without query or fragment'))
 
@@ -122,8 +122,11 @@ export const configSchema = v.object({
     uniqueItems<BucketConfig>('name', 'buckets'),
     uniqueItems<BucketConfig>('pathPrefix', 'buckets', normalizePrefix),
   ),
-  /** Token-bucket rate limit for every bucket (429 + `Retry-After`); a bucket's own block replaces it. */
-  rateLimiting: v.optional(rateLimitingSchema),
+  /**
+   * Token-bucket rate limit for every bucket (429 + `Retry-After`); a bucket's own block
+   * replaces it. `store: redis` shares the token buckets between instances.
+   */
+  rateLimiting: v.optional(topRateLimitingSchema),
   /** Limits on the request itself (URL length 414, header size 431). */
   limits: v.optional(limitsSchema),
 })

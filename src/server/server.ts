@@ -5,6 +5,7 @@
 import { serve, type NodeServer } from '../adapters/node.js'
 import { nodeFetch } from '../s3/transports/node-http.js'
 import { createCache } from '../cache/create-cache.js'
+import type { ParsedConfig } from '../config/parse.js'
 import { resolveConfig } from '../config/resolve.js'
 import type { ResolvedBucket, ResolvedConfig } from '../config/types.js'
 import type { FetchHandler, HandlerContext } from '../context.js'
@@ -20,6 +21,8 @@ import { createAuditOutput } from './audit-output.js'
 import { createReadiness, type Readiness } from './readiness.js'
 import type { ServerSettings, SettingsOverrides } from './settings.js'
 import { VERSION } from './version.js'
+import { createSharedStores, type SharedStores } from './shared-stores.js'
+import type { CacheSettings } from './cache-settings.js'
 
 export interface StartServerOptions extends SettingsOverrides {
   /** The YAML or JSON config file; `reload()` reads it again. */
@@ -94,14 +97,24 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
 
   const metrics = createMetrics()
   const reloads = serverMetrics(metrics)
+  let shared: SharedStores
+  try {
+    shared = await createSharedStores(first.settings, { logger, metrics })
+  } catch (error) {
+    await audit.close()
+    throw error
+  }
   // One cache for the life of the process: a reload keeps what is cached (buckets whose
-  // S3 changed are purged), and the metrics see every store.
+  // S3 changed are purged), and the metrics see every store. With a `cache` block, its
+  // layers are shared by every bucket; without, each bucket has a memory store of its size.
   const cache = createCache({
-    store: (bucket) => {
-      const store = memoryStore({ maxSize: bucket.maxSize })
-      metrics.observeCacheStore(bucket.name, store)
-      return store
-    },
+    store:
+      shared.cacheStore ??
+      ((bucket) => {
+        const store = memoryStore({ maxSize: bucket.maxSize })
+        metrics.observeCacheStore(bucket.name, store)
+        return store
+      }),
   })
 
   // sharp is loaded only when a bucket enables images, and a missing sharp stops the start.
@@ -110,8 +123,9 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
 
   function build(loaded: LoadedConfig): Generation {
     const resolved = resolveConfig(loaded.config)
-    const handler = createYatagarasu(loaded.config, {
+    const handler = createYatagarasu(withDefaultTtl(loaded.config, first.settings.cache), {
       fetch: nodeFetch,
+      ...(shared.rateLimitStore && { rateLimitStore: shared.rateLimitStore }),
       logger,
       requestLog: logger,
       metrics,
@@ -151,7 +165,7 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
   try {
     main = await serve(front, { port: settings.port, hostname: settings.host, ...settings.limits, logger })
   } catch (error) {
-    await audit.close()
+    await Promise.all([audit.close(), shared.close()])
     throw error
   }
   let metricsServer: NodeServer | undefined
@@ -166,7 +180,7 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
         { port: settings.metrics.port, hostname: settings.metrics.host, ...settings.limits, logger },
       )
     } catch (error) {
-      await Promise.all([main.close(), audit.close()])
+      await Promise.all([main.close(), audit.close(), shared.close()])
       throw error
     }
   }
@@ -256,7 +270,7 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
           // Whatever still runs (a cache write) gets a moment, not forever.
           await Promise.race([closed, new Promise((resolve) => setTimeout(resolve, 1000).unref())])
         }
-        await audit.close()
+        await Promise.all([audit.close(), shared.close()])
         logger.info('stopped')
       })()
       return stopping
@@ -325,6 +339,19 @@ async function purgeChangedBuckets(
   )
 }
 
+/**
+ * `cache.memory.default_ttl_seconds`: the TTL of buckets whose `cache` block gives none
+ * (the bucket's own `ttl` still wins). Only with a top-level `cache` block.
+ */
+function withDefaultTtl(config: ParsedConfig, settings: CacheSettings | undefined): ParsedConfig {
+  if (settings === undefined) return config
+  const ttl = settings.memory.defaultTtl
+  const buckets = config.buckets.map((bucket) =>
+    bucket.cache === undefined || bucket.cache.ttl !== undefined ? bucket : { ...bucket, cache: { ...bucket.cache, ttl } },
+  )
+  return { ...config, buckets }
+}
+
 function origin(bucket: ResolvedBucket): string {
   return JSON.stringify(bucket.s3.targets.map((t) => [t.endpoint ?? '', t.region, t.bucket, t.accessKey]))
 }
@@ -336,6 +363,9 @@ function restartOnlyChanges(before: ServerSettings, after: ServerSettings): stri
     changed.push('metrics.port')
   }
   if (before.metrics.port !== undefined && before.metrics.enabled !== after.metrics.enabled) changed.push('metrics.enabled')
+  // The layers and their connections are made once, at start.
+  if (JSON.stringify(before.cache) !== JSON.stringify(after.cache)) changed.push('cache')
+  if (JSON.stringify(before.rateLimitStore) !== JSON.stringify(after.rateLimitStore)) changed.push('rate_limiting.store')
   for (const [name, value] of Object.entries(before.limits)) {
     if (after.limits[name as keyof typeof before.limits] !== value) changed.push(`server.${LIMIT_KEYS[name as keyof typeof before.limits]}`)
   }

@@ -1,6 +1,6 @@
 /**
  * The standalone server's own config blocks — `server`, `logging`, `metrics`, `health`,
- * `shutdown`, `audit_log` — validated by `parseConfig` together with the buckets (so every problem
+ * `shutdown`, `audit_log`, `cache` (cache-settings.ts) — validated by `parseConfig` together with the buckets (so every problem
  * is listed at once, with its line), then resolved to {@link ServerSettings}.
  */
 import * as v from 'valibot'
@@ -8,6 +8,7 @@ import type { ParsedConfig } from '../config/parse.js'
 import type { ConfigIssue } from '../errors.js'
 import type { LogFormat, LogLevel } from '../logging/line-logger.js'
 import { SERVER_LIMIT_DEFAULTS } from '../adapters/node.js'
+import { cacheBlock, checkCacheSettings, resolveCacheSettings, resolveRateLimitStore, type CacheSettings, type RateLimitStoreSettings } from './cache-settings.js'
 
 export interface ServerSettings {
   /** Interface to listen on. Default `0.0.0.0`. */
@@ -30,6 +31,10 @@ export interface ServerSettings {
   readonly limits: ServerLimits
   /** Where authorization decisions are written, one JSON line each; off by default. */
   readonly auditLog: AuditLogSettings
+  /** The top-level `cache` block: layers shared by every bucket; `undefined`: a memory store per bucket. */
+  readonly cache: CacheSettings | undefined
+  /** Where rate-limit token buckets live (`rate_limiting.store`). */
+  readonly rateLimitStore: RateLimitStoreSettings
 }
 
 export type AuditLogSettings =
@@ -114,6 +119,7 @@ export const serverBlocks = {
       filePath: v.optional(v.pipe(v.string(), v.trim(), v.minLength(1, 'must not be empty'))),
     }),
   ),
+  cache: cacheBlock,
 }
 
 type Blocks = { [K in keyof typeof serverBlocks]: v.InferOutput<(typeof serverBlocks)[K]> }
@@ -157,6 +163,8 @@ export function resolveServerSettings(config: ParsedConfig, overrides: SettingsO
       maxRequestsPerSocket: server.maxRequestsPerSocket ?? SERVER_LIMIT_DEFAULTS.maxRequestsPerSocket,
     },
     auditLog: auditLogSettings(blocks.auditLog),
+    cache: resolveCacheSettings(config),
+    rateLimitStore: resolveRateLimitStore(config),
   }
 }
 
@@ -177,7 +185,7 @@ export function checkServerBlocks(config: ParsedConfig): ConfigIssue[] {
   const blocks = config as unknown as Partial<Blocks>
   const server = blocks.server ?? {}
   const fromAddress = server.address !== undefined ? parseAddress(server.address) : undefined
-  const issues: ConfigIssue[] = []
+  const issues: ConfigIssue[] = checkCacheSettings(config)
   if (fromAddress?.port !== undefined && server.port !== undefined && fromAddress.port !== server.port) {
     issues.push({ path: 'server.port', message: 'differs from the port in server.address; give it once' })
   }

@@ -32,6 +32,8 @@ export interface RedisRateLimitStoreOptions {
   timeoutMs?: number
   /** Told when Redis fails: once, then at most every 10 s. */
   logger?: Logger
+  /** Called on every request let through because Redis failed (to count them in metrics). */
+  onFailOpen?: (reason: 'not connected' | 'timeout' | 'unexpected reply' | 'error') => void
 }
 
 // KEYS[1] the bucket; ARGV: requests per second, burst size.
@@ -88,11 +90,12 @@ export function redisRateLimitStore(options: RedisRateLimitStoreOptions): RateLi
   const timeoutMs = options.timeoutMs ?? 250
   let lastLog = -Infinity
 
-  function failOpen(reason: string): RateLimitDecision {
+  function failOpen(reason: 'not connected' | 'timeout' | 'unexpected reply' | 'error', detail: string = reason): RateLimitDecision {
+    options.onFailOpen?.(reason)
     const now = performance.now()
     if (now - lastLog >= LOG_INTERVAL_MS) {
       lastLog = now
-      logger?.warn('redis rate limit store unavailable; letting requests through', { reason })
+      logger?.warn('redis rate limit store unavailable; letting requests through', { reason: detail })
     }
     return ALLOW
   }
@@ -124,7 +127,7 @@ export function redisRateLimitStore(options: RedisRateLimitStoreOptions): RateLi
         const [allowed, wait] = reply.map(Number)
         return allowed === 1 ? ALLOW : { allowed: false, retryAfterMs: Number.isFinite(wait) ? wait! : 1000 }
       } catch (error) {
-        return failOpen(error instanceof Error ? error.name : 'error')
+        return failOpen('error', error instanceof Error ? error.name : 'error')
       } finally {
         clearTimeout(timer)
       }

@@ -1,0 +1,206 @@
+/**
+ * The standalone server's top-level `cache` block and `rate_limiting.store: redis`, over
+ * real HTTP against the S3 harness and a real redis-server: two server instances from
+ * one YAML share the Redis layer (a miss on one is a hit on the other, S3 asked once),
+ * the disk layer survives a restart, a purge reaches both, rate limits hold across them,
+ * and Redis going away is served around (fail open) — logged and counted in metrics.
+ */
+import { createClient } from 'redis'
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { startServer, type RunningServer } from '../../src/server/server.js'
+import { tempDir } from '../support/cli.js'
+import { parsePrometheusText, valueOf } from '../support/prometheus-text.js'
+import { startRedis, type TestRedis } from '../support/redis-server.js'
+import { startTestS3, TEST_CREDENTIALS, type TestS3 } from '../support/test-s3.js'
+
+describe('server: cache layers and shared rate limits', () => {
+  let s3: TestS3
+  let redis: TestRedis
+  let files: ReturnType<typeof tempDir>
+  const running: RunningServer[] = []
+  const logs: Array<Record<string, unknown>> = []
+
+  beforeAll(async () => {
+    s3 = await startTestS3({ buckets: [{ name: 'assets', region: 'us-east-1' }] })
+    await s3.put('assets', 'a.txt', 'alpha', { 'content-type': 'text/plain' })
+    await s3.put('assets', 'img/b.txt', 'bravo')
+    await s3.put('assets', 'img/c.txt', 'charlie')
+    redis = await startRedis()
+    files = tempDir()
+  })
+
+  afterEach(async () => {
+    await Promise.all(running.splice(0).map((server) => server.shutdown()))
+    logs.length = 0
+    s3.reset()
+  })
+
+  afterAll(async () => {
+    await redis?.stop()
+    await s3?.close()
+    files?.cleanup()
+  })
+
+  function config(block: string, bucketExtra = ''): string {
+    return files.write(
+      `config-${Math.random().toString(36).slice(2)}.yaml`,
+      `server: { address: "127.0.0.1:0" }
+logging: { level: debug }
+buckets:
+  - name: cdn
+    path_prefix: /cdn
+    s3: { bucket: assets, region: us-east-1, endpoint: "${s3.endpoint}", access_key: ${TEST_CREDENTIALS.accessKeyId}, secret_key: ${TEST_CREDENTIALS.secretAccessKey} }
+    cache: { ttl: 60 }
+${bucketExtra}${block}`,
+    )
+  }
+
+  async function start(path: string, env: Record<string, string> = {}): Promise<RunningServer> {
+    const server = await startServer({ configPath: path, env: { REDIS_URL: redis.url, ...env }, write: (line) => logs.push(JSON.parse(line) as Record<string, unknown>) })
+    running.push(server)
+    return server
+  }
+
+  async function metricsOf(server: RunningServer) {
+    return parsePrometheusText(await (await fetch(`${server.url}/metrics`)).text())
+  }
+
+  /** Resolves once Redis holds the cache entry (the fill writes after the response). */
+  async function inRedis(key: string): Promise<void> {
+    const client = await createClient({ url: redis.url }).connect()
+    try {
+      const deadline = Date.now() + 10_000
+      while ((await client.exists(key)) === 0) {
+        if (Date.now() > deadline) throw new Error(`timed out waiting for ${key} in Redis`)
+        await new Promise((resolve) => setTimeout(resolve, 10))
+      }
+    } finally {
+      client.destroy()
+    }
+  }
+
+  it('memory then redis: a miss on one instance is a hit from Redis on the other, then from its memory; S3 asked once', async () => {
+    const path = config(`cache:\n  cache_layers: [memory, redis]\n  redis: { redis_url: "\${REDIS_URL}", redis_key_prefix: "t1:" }\n`)
+    const [a, b] = [await start(path), await start(path)]
+
+    const first = await fetch(`${a.url}/cdn/a.txt`)
+    expect([first.status, first.headers.get('x-cache'), await first.text()]).toEqual([200, 'MISS', 'alpha'])
+    await inRedis('t1:cdn/a.txt')
+
+    const fromRedis = await fetch(`${b.url}/cdn/a.txt`)
+    expect([fromRedis.status, fromRedis.headers.get('x-cache'), fromRedis.headers.get('x-cache-layer'), await fromRedis.text()]).toEqual([200, 'HIT', 'redis', 'alpha'])
+    expect(fromRedis.headers.get('content-type')).toBe('text/plain')
+    // Copied into b's memory in the background: asked until that copy answers.
+    expect(await layerAnswering(`${b.url}/cdn/a.txt`, 'memory')).toBe('memory')
+    expect(s3.requests.filter((request) => request.key === 'a.txt')).toHaveLength(1)
+
+    const families = await metricsOf(b)
+    expect(valueOf(families, 'yatagarasu_cache_layer_hits_total', { layer: 'redis' })).toBeGreaterThanOrEqual(1)
+    expect(valueOf(families, 'yatagarasu_cache_layer_hits_total', { layer: 'memory' })).toBeGreaterThanOrEqual(1)
+    expect(valueOf(families, 'yatagarasu_cache_layer_entries', { layer: 'memory' })).toBe(1)
+  })
+
+  it('disk: what was cached is served from disk after a restart, without S3', async () => {
+    const dir = `${files.dir}/disk-cache`
+    const path = config(`cache:\n  cache_layers: [memory, disk]\n  disk: { cache_dir: "${dir}", max_disk_cache_size_mb: 16 }\n`)
+    const before = await start(path)
+    expect((await fetch(`${before.url}/cdn/img/c.txt`)).headers.get('x-cache')).toBe('MISS')
+    expect(await layerAnswering(`${before.url}/cdn/img/c.txt`, 'memory')).toBe('memory')
+    await running.splice(0)[0]!.shutdown()
+    s3.reset()
+
+    const after = await start(path)
+    const response = await fetch(`${after.url}/cdn/img/c.txt`)
+    expect([response.headers.get('x-cache'), response.headers.get('x-cache-layer'), await response.text()]).toEqual(['HIT', 'disk', 'charlie'])
+    expect(s3.requests).toHaveLength(0)
+  })
+
+  it('Redis down: requests are served from the other layers and S3; the failures are logged and counted', async () => {
+    const own = await startRedis()
+    try {
+      const path = config(`cache:\n  cache_layers: [memory, redis]\n  redis: { redis_url: "\${OWN_REDIS}" }\n`)
+      const server = await start(path, { OWN_REDIS: own.url })
+      await own.stop()
+      const response = await fetch(`${server.url}/cdn/img/b.txt`)
+      expect([response.status, response.headers.get('x-cache'), await response.text()]).toEqual([200, 'MISS', 'bravo'])
+      // The memory layer still works.
+      expect(await layerAnswering(`${server.url}/cdn/img/b.txt`, 'memory')).toBe('memory')
+      const families = await metricsOf(server)
+      expect(valueOf(families, 'yatagarasu_cache_layer_errors_total', { layer: 'redis', operation: 'get' })).toBeGreaterThanOrEqual(1)
+      expect(logs.some((line) => line.message === 'cache layer failed; skipped' && line.layer === 'redis')).toBe(true)
+      expect(JSON.stringify(logs)).not.toContain(own.url)
+    } finally {
+      await own.stop()
+    }
+  })
+
+  it('rate_limiting.store: redis holds one limit across instances, and lets requests through (counted) when Redis is down', async () => {
+    const own = await startRedis()
+    try {
+      const path = config(
+        `rate_limiting:\n  store: redis\n  redis_url: "\${OWN_REDIS}"\n`,
+        `    rate_limiting: { requests_per_second: 0.01, burst_size: 3, key: global }\n`,
+      )
+      const [a, b] = [await start(path, { OWN_REDIS: own.url }), await start(path, { OWN_REDIS: own.url })]
+      const statuses: number[] = []
+      for (const server of [a, b, a, b]) {
+        const response = await fetch(`${server.url}/cdn/a.txt`)
+        await response.arrayBuffer()
+        statuses.push(response.status)
+      }
+      expect(statuses).toEqual([200, 200, 200, 429])
+
+      await own.stop()
+      const through = await fetch(`${a.url}/cdn/a.txt`)
+      await through.arrayBuffer()
+      expect(through.status).toBe(200)
+      expect(valueOf(await metricsOf(a), 'yatagarasu_rate_limit_fail_open_total')).toBeGreaterThanOrEqual(1)
+      expect(logs.some((line) => line.message === 'redis rate limit store unavailable; letting requests through')).toBe(true)
+    } finally {
+      await own.stop()
+    }
+  })
+
+  it('default_ttl_seconds is the TTL of buckets that give none; redis_ttl_seconds caps the time in Redis', async () => {
+    const bucket = (name: string, cache: string) =>
+      `  - name: ${name}\n    path_prefix: /${name}\n    s3: { bucket: assets, region: us-east-1, endpoint: "${s3.endpoint}", access_key: ${TEST_CREDENTIALS.accessKeyId}, secret_key: ${TEST_CREDENTIALS.secretAccessKey} }\n    cache: ${cache}\n`
+    const path = files.write(
+      'ttl.yaml',
+      `server: { address: "127.0.0.1:0" }\nbuckets:\n${bucket('plain', '{}')}${bucket('long', '{ ttl: 600 }')}cache:
+  cache_layers: [redis]
+  memory: { default_ttl_seconds: 123 }
+  redis: { redis_url: "\${REDIS_URL}", redis_key_prefix: "t5:", redis_ttl_seconds: 300 }
+`,
+    )
+    const server = await start(path)
+    await (await fetch(`${server.url}/plain/a.txt`)).arrayBuffer()
+    await (await fetch(`${server.url}/long/a.txt`)).arrayBuffer()
+    await inRedis('t5:plain/a.txt')
+    await inRedis('t5:long/a.txt')
+    const client = await createClient({ url: redis.url }).connect()
+    try {
+      const plain = await client.pTTL('t5:plain/a.txt')
+      const long = await client.pTTL('t5:long/a.txt')
+      expect(plain).toBeGreaterThan(100_000)
+      expect(plain).toBeLessThanOrEqual(123_000)
+      expect(long).toBeGreaterThan(250_000)
+      expect(long).toBeLessThanOrEqual(300_000)
+    } finally {
+      client.destroy()
+    }
+  })
+})
+
+/** Asks until the response comes from `layer` (a copy made in the background), at most for 10 s; returns the last layer seen. */
+async function layerAnswering(url: string, layer: string): Promise<string | null> {
+  const deadline = Date.now() + 10_000
+  let seen: string | null = null
+  while (Date.now() < deadline) {
+    const response = await fetch(url)
+    await response.arrayBuffer()
+    seen = response.headers.get('x-cache-layer')
+    if (seen === layer) return seen
+    await new Promise((resolve) => setTimeout(resolve, 10))
+  }
+  return seen
+}
