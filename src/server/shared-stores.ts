@@ -146,7 +146,10 @@ function capTtl(store: CacheStore, maxTtl: number | undefined): CacheStore {
   if (maxTtl === undefined) return store
   return {
     get: (key) => store.get(key),
-    set: (key, entry) => store.set(key, { ...entry, expiresAt: Math.min(entry.expiresAt, entry.storedAt + maxTtl * 1000) }),
+    set(key, entry) {
+      const expiresAt = Math.min(entry.expiresAt, entry.storedAt + maxTtl * 1000)
+      return store.set(key, { ...entry, expiresAt, ...(entry.freshUntil !== undefined && { freshUntil: Math.min(entry.freshUntil, expiresAt) }) })
+    },
     delete: (key) => store.delete(key),
     ...(store.deletePrefix !== undefined && { deletePrefix: (prefix: string) => store.deletePrefix!(prefix) }),
   }
