@@ -2,6 +2,7 @@ import { resolveConfig } from '../config/resolve.js'
 import type { ResolvedCors } from '../config/reliability-schema.js'
 import type { ResolvedConfig, YatagarasuConfig } from '../config/types.js'
 import type { Middleware } from '../context.js'
+import { passThrough } from '../compose.js'
 import { withHeaders } from '../http/mutable-response.js'
 import { createRouteTable } from '../routing/route-table.js'
 import { ALLOWED_METHODS } from './read-only.js'
@@ -40,9 +41,7 @@ export function cors(config: YatagarasuConfig | ResolvedConfig): Middleware {
   const policies = new Map<string, CorsPolicy>()
   for (const bucket of resolved.buckets) if (bucket.cors) policies.set(bucket.name, compilePolicy(bucket.cors))
   if (policies.size === 0) {
-    return async function corsMiddleware(_ctx, next) {
-      return next()
-    }
+    return passThrough()
   }
   // Preflights are answered before routing runs, so they are routed here (the same
   // table, built once); other requests read `ctx.bucket` afterwards.

@@ -3,6 +3,7 @@ import type { IpFilterConfig, ResolvedIpFilter } from '../config/reliability-sch
 import type { ResolvedConfig, YatagarasuConfig } from '../config/types.js'
 import { ANONYMOUS, type AuditLog } from '../audit/audit-log.js'
 import type { Middleware } from '../context.js'
+import { passThrough } from '../compose.js'
 import { ForbiddenError } from '../errors.js'
 import { inAnyRange, parseCidr, parseIp, type IpRange } from '../net/ip-address.js'
 
@@ -23,9 +24,7 @@ export function ipFilter(config: YatagarasuConfig | ResolvedConfig, options: IpF
     if (bucket.ipFilter) filters.set(bucket.name, createIpFilter(bucket.ipFilter))
   }
   if (filters.size === 0) {
-    return async function ipFilterMiddleware(_ctx, next) {
-      return next()
-    }
+    return passThrough()
   }
   return async function ipFilterMiddleware(ctx, next) {
     const allows = ctx.bucket && filters.get(ctx.bucket.name)

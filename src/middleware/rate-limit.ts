@@ -2,6 +2,7 @@ import { resolveConfig } from '../config/resolve.js'
 import type { ResolvedRateLimit } from '../config/reliability-schema.js'
 import type { ResolvedConfig, YatagarasuConfig } from '../config/types.js'
 import type { Middleware, RequestContext } from '../context.js'
+import { passThrough } from '../compose.js'
 import { TooManyRequestsError } from '../errors.js'
 import type { Logger } from '../logging/logger.js'
 import { memoryRateLimitStore, type RateLimitStore } from '../stores/rate-limit-store.js'
@@ -51,9 +52,7 @@ export function rateLimit(config: YatagarasuConfig | ResolvedConfig, options: Ra
     if (limit && keys.has(limit.rule.key)) limits.set(bucket.name, limit)
   }
   if (limits.size === 0) {
-    return async function rateLimitMiddleware(_ctx, next) {
-      return next()
-    }
+    return passThrough()
   }
   const store = options.store ?? memoryRateLimitStore()
   const logger = options.logger

@@ -6,9 +6,12 @@
 import { describe, expect, it } from 'vitest'
 import {
   compose,
+  cors,
   createMetrics,
   ForbiddenError,
+  ipFilter,
   metrics,
+  rateLimit,
   requestId,
   requestLog,
   resolveConfig,
@@ -16,6 +19,7 @@ import {
   TooManyRequestsError,
   type Middleware,
 } from '../../src/index.js'
+import { passThrough } from '../../src/compose.js'
 import { memoryLogger } from '../support/jwt-fixtures.js'
 
 const config = resolveConfig({
@@ -87,4 +91,29 @@ describe('compose: errors become responses once', () => {
     expect(line?.fields).toMatchObject({ status: 403, outcome: 'completed', bucket: 'b' })
     expect(collector.render()).toMatch(/yatagarasu_http_requests_total\{bucket="b",method="GET",status="403"\} 1/)
   })
+
+  it('a pass-through answers with what the rest of the chain answers, in a chain or called on its own', async () => {
+    const teapot: Middleware = async () => new Response('tea', { status: 418 })
+    const handler = compose(passThrough(), requestId(), passThrough(), teapot, passThrough())
+    const response = await handler(new Request('http://proxy.test/b/k', { headers: { 'x-request-id': 'abc-2' } }))
+    expect(response.status).toBe(418)
+    expect(response.headers.get('x-request-id')).toBe('abc-2')
+    expect(await response.text()).toBe('tea')
+    // Outside compose it is still a middleware that calls next().
+    const answer = new Response(null, { status: 204 })
+    expect(await passThrough()({} as never, async () => answer)).toBe(answer)
+    // Only pass-throughs: the end of the chain, 404.
+    expect((await compose(passThrough(), passThrough())(new Request('http://proxy.test/b/k'))).status).toBe(404)
+  })
+
+  it('CORS, IP filters and rate limits with nothing configured let every request through unchanged', async () => {
+    const teapot: Middleware = async () => new Response('tea', { status: 418, headers: { 'x-mark': '1' } })
+    const handler = compose(cors(config), routing(config), ipFilter(config), rateLimit(config), teapot)
+    for (const method of ['GET', 'HEAD', 'OPTIONS']) {
+      const response = await handler(new Request('http://proxy.test/b/k', { method, headers: { origin: 'https://a.test', 'access-control-request-method': 'GET' } }))
+      expect(response.status).toBe(418)
+      expect([...response.headers.keys()].sort()).toEqual(['content-type', 'x-mark'])
+    }
+  })
 })
+
