@@ -32,6 +32,7 @@ const INTEGRATION = [
   'test/cache/stale-s3.test.ts',
   'test/cache/tiered-store.test.ts',
   'test/cache/web-cache-store.test.ts',
+  'test/delivery/s3-integration.test.ts',
   'test/examples/demo-local-s3.test.ts',
   'test/examples/demo-npm-start.test.ts',
   'test/examples/deployment.test.ts',

@@ -20,24 +20,7 @@ export function compose(...middlewares: Middleware[]): FetchHandler {
   // A middleware that would only call next() (see passThrough) costs a promise and a
   // dispatch per request for nothing: it is left out.
   const chain = middlewares.filter((middleware) => !passThroughs.has(middleware))
-
-  function dispatch(ctx: RequestContext, index: number): Promise<Response> {
-    const middleware = chain[index]
-    if (middleware === undefined) return Promise.resolve(respondWithError(ctx, new NotFoundError('No route for this path')))
-    let called = false
-    const next = () => {
-      // A programming error in the middleware itself: it fails (and is rendered) there.
-      if (called) return Promise.reject(new Error(`next() called twice by middleware #${index}`))
-      called = true
-      return dispatch(ctx, index + 1)
-    }
-    try {
-      return middleware(ctx, next).then(undefined, (error: unknown) => respondWithError(ctx, error))
-    } catch (error) {
-      // A middleware that is not an async function may throw before returning its promise.
-      return Promise.resolve(respondWithError(ctx, error))
-    }
-  }
+  const end = (ctx: RequestContext) => Promise.resolve(respondWithError(ctx, new NotFoundError('No route for this path')))
 
   return async function handler(request, runtime) {
     let ctx: RequestContext
@@ -46,7 +29,41 @@ export function compose(...middlewares: Middleware[]): FetchHandler {
     } catch (error) {
       return errorResponse(error, crypto.randomUUID(), request.method)
     }
-    return dispatch(ctx, 0)
+    return dispatch(chain, ctx, 0, end)
+  }
+}
+
+/**
+ * Chains middlewares into one middleware, whose `next` continues after the last of them.
+ * Errors are rendered as in {@link compose}, and pass-through middlewares left out. For a
+ * middleware that must run part of the chain more than once (`website`: the fallback
+ * document after a missing key), which a plain `next` forbids.
+ *
+ * @example
+ * compose(requestId(), routing(config), jwtAuth(config), website(config, chain(cache(config), s3Origin(config))))
+ */
+export function chain(...middlewares: Middleware[]): Middleware {
+  const list = middlewares.filter((middleware) => !passThroughs.has(middleware))
+  return function chained(ctx, next) {
+    return dispatch(list, ctx, 0, next)
+  }
+}
+
+function dispatch(chain: readonly Middleware[], ctx: RequestContext, index: number, end: (ctx: RequestContext) => Promise<Response>): Promise<Response> {
+  const middleware = chain[index]
+  if (middleware === undefined) return end(ctx)
+  let called = false
+  const next = () => {
+    // A programming error in the middleware itself: it fails (and is rendered) there.
+    if (called) return Promise.reject(new Error(`next() called twice by middleware #${index}`))
+    called = true
+    return dispatch(chain, ctx, index + 1, end)
+  }
+  try {
+    return middleware(ctx, next).then(undefined, (error: unknown) => respondWithError(ctx, error))
+  } catch (error) {
+    // A middleware that is not an async function may throw before returning its promise.
+    return Promise.resolve(respondWithError(ctx, error))
   }
 }
 

@@ -49,6 +49,9 @@ export type PlatformArgument = object & { readonly [K in keyof HandlerContext]?:
 /** A Web-standard fetch handler; what `createYatagarasu` and `compose` return. */
 export type FetchHandler = (request: Request, context?: HandlerContext | PlatformArgument) => Promise<Response>
 
+/** A content coding the proxy can apply (RFC 9110 §8.4.1). */
+export type ContentCoding = 'gzip' | 'br'
+
 /** Cache outcome reported in `X-Cache`; `STALE`: an expired entry served within `staleWhileRevalidate` or `staleIfError`. */
 export type CacheStatus = 'HIT' | 'MISS' | 'BYPASS' | 'STALE'
 
@@ -88,6 +91,8 @@ export interface RequestContext {
    * The cache keeps variants apart from the object and from each other.
    */
   variant?: string
+  /** The content coding the response gets (`gzip`, `br`), set by the `compressionRequest` middleware. */
+  encoding?: ContentCoding
   /** The image transform asked for, set by the `imageRequest` middleware. */
   image?: ImageOperation
   /**

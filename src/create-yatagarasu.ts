@@ -1,7 +1,7 @@
-import { compose } from './compose.js'
+import { chain, compose } from './compose.js'
 import { resolveConfig } from './config/resolve.js'
 import type { YatagarasuConfig } from './config/types.js'
-import type { FetchHandler } from './context.js'
+import type { FetchHandler, Middleware } from './context.js'
 import { cache } from './middleware/cache.js'
 import type { YatagarasuCache } from './cache/create-cache.js'
 import { jwtAuth } from './middleware/jwt-auth.js'
@@ -22,6 +22,9 @@ import { requestLog } from './middleware/request-log.js'
 import { imageRequest, imageTransform } from './middleware/images.js'
 import type { ImageTransformer } from './images/transformer.js'
 import { ConfigError, type ConfigIssue } from './errors.js'
+import { compress, compressionRequest } from './middleware/compression.js'
+import { redirect } from './middleware/redirect.js'
+import { website } from './middleware/website.js'
 import type { AuditLog } from './audit/audit-log.js'
 
 export interface YatagarasuOptions {
@@ -67,7 +70,10 @@ export interface YatagarasuOptions {
  * (docs/security.md explains the order). When a bucket enables `images`,
  * `imageRequest` precedes `cache` and `imageTransform` follows it. With the `requestLog` and
  * `metrics` options, `requestLog` and `metrics` follow `requestId` and `s3Metrics`
- * precedes `s3Origin`. Build your own with {@link compose} and the same middlewares.
+ * precedes `s3Origin`. A bucket with `redirect` adds `redirect` before the cache; with
+ * `compression`, `compressionRequest` precedes the cache and `compress` follows it; with
+ * `website.fallbackDocument`, `website` wraps everything from there on (`chain`), to run it
+ * again for the fallback. Build your own with {@link compose} and the same middlewares.
  *
  * @example
  * const handler = createYatagarasu({
@@ -92,6 +98,20 @@ export function createYatagarasu(config: YatagarasuConfig, options: YatagarasuOp
   }
   // Buckets without images pay nothing: the image middlewares are only in the chain when one has them.
   const images = imageBuckets.length > 0 && transformer !== undefined
+  // Likewise redirects, compression and the fallback document.
+  const redirects = resolved.buckets.some((bucket) => bucket.redirect)
+  const compression = resolved.buckets.some((bucket) => bucket.compression)
+  const fallback = resolved.buckets.some((bucket) => bucket.website?.fallbackDocument)
+  const origin: Middleware[] = [
+    ...(images ? [imageRequest(resolved)] : []),
+    ...(redirects ? [redirect(resolved, { logger, ...(options.fetch && { fetch: options.fetch }) })] : []),
+    ...(compression ? [compressionRequest(resolved)] : []),
+    cache(resolved, { logger, ...(options.cache && { cache: options.cache }) }),
+    ...(compression ? [compress(resolved)] : []),
+    ...(images ? [imageTransform(resolved, { transformer, logger })] : []),
+    ...(options.metrics ? [s3Metrics(options.metrics)] : []),
+    s3Origin(resolved, { logger, ...(options.fetch && { fetch: options.fetch }) }),
+  ]
   return compose(
     requestId(),
     ...(options.requestLog ? [requestLog(options.requestLog)] : []),
@@ -104,11 +124,7 @@ export function createYatagarasu(config: YatagarasuConfig, options: YatagarasuOp
     rateLimit(resolved, { logger, store: rateLimitStore, keys: ['ip', 'global'] }),
     jwtAuth(resolved, { logger, ...(options.audit && { audit: options.audit }) }),
     rateLimit(resolved, { logger, store: rateLimitStore, keys: ['user'] }),
-    ...(images ? [imageRequest(resolved)] : []),
-    cache(resolved, { logger, ...(options.cache && { cache: options.cache }) }),
-    ...(images ? [imageTransform(resolved, { transformer, logger })] : []),
-    ...(options.metrics ? [s3Metrics(options.metrics)] : []),
-    s3Origin(resolved, { logger, ...(options.fetch && { fetch: options.fetch }) }),
+    ...(fallback ? [website(resolved, chain(...origin))] : origin),
   )
 }
 

@@ -6,7 +6,7 @@
  */
 // the handler
 export { createYatagarasu, type YatagarasuOptions } from './create-yatagarasu.js'
-export { compose } from './compose.js'
+export { chain, compose } from './compose.js'
 export type { CacheStatus, FetchHandler, HandlerContext, Middleware, Next, PlatformArgument, RequestContext } from './context.js'
 
 // config
@@ -52,6 +52,9 @@ export type {
 export type { JwtAlgorithm } from './auth/algorithms.js'
 export type { CacheConfig, ResolvedCache } from './config/cache-schema.js'
 export type { ImagesConfig, ResolvedImages } from './config/images-schema.js'
+export type { ResolvedWebsite, WebsiteConfig } from './config/website-schema.js'
+export type { RedirectConfig, ResolvedRedirect } from './config/redirect-schema.js'
+export type { CompressionConfig, ResolvedCompression } from './config/compression-schema.js'
 
 // middlewares, in the preset pipeline's order
 export { requestId, type RequestIdOptions } from './middleware/request-id.js'
@@ -65,7 +68,10 @@ export { ipFilter, type IpFilterOptions } from './middleware/ip-filter.js'
 export { readOnly } from './middleware/read-only.js'
 export { rateLimit, type RateLimitOptions } from './middleware/rate-limit.js'
 export { jwtAuth, type JwtAuthOptions } from './middleware/jwt-auth.js'
+export { website } from './middleware/website.js'
 export { imageRequest, imageTransform, type ImageTransformOptions } from './middleware/images.js'
+export { redirect, type RedirectOptions } from './middleware/redirect.js'
+export { compress, compressionRequest } from './middleware/compression.js'
 export { cache, type CacheOptions } from './middleware/cache.js'
 export { s3Origin, type S3OriginOptions } from './middleware/s3-origin.js'
 export type { FetchFunction } from './s3/s3-client.js'

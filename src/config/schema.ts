@@ -14,6 +14,9 @@ import { nonEmpty, seconds } from './fields.js'
 import { fieldPath } from './issues.js'
 import { cacheSchema } from './cache-schema.js'
 import { imagesSchema } from './images-schema.js'
+import { compressionSchema } from './compression-schema.js'
+import { redirectSchema } from './redirect-schema.js'
+import { websiteSchema } from './website-schema.js'
 import { circuitBreakerSchema, corsSchema, ipFilterSchema, limitsSchema, rateLimitingSchema, topRateLimitingSchema } from './reliability-schema.js'
 
 const httpUrl = v.pipe(v.string(), v.check(isHttpUrl, 'must be an absolute http(s) URL without query or fragment'))
@@ -110,6 +113,12 @@ export const bucketSchema = v.object({
   rateLimiting: v.optional(rateLimitingSchema),
   /** On-the-fly image transforms (`?w=800&fmt=webp`), off by default; see docs/images.md. */
   images: v.optional(imagesSchema),
+  /** Index documents for paths ending in `/` and a fallback for missing keys; see docs/website.md. */
+  website: v.optional(websiteSchema),
+  /** 307 to a presigned S3 URL instead of streaming (large objects); see docs/redirect.md. */
+  redirect: v.optional(redirectSchema),
+  /** gzip (br where offered) for compressible types, per `Accept-Encoding`; see docs/caching.md#compression. */
+  compression: v.optional(compressionSchema),
 })
 
 export const configSchema = v.object({

@@ -6,6 +6,9 @@
 import type { ResolvedAuth } from './auth-schema.js'
 import type { ResolvedCache } from './cache-schema.js'
 import type { ResolvedImages } from './images-schema.js'
+import type { ResolvedCompression } from './compression-schema.js'
+import type { ResolvedRedirect } from './redirect-schema.js'
+import type { ResolvedWebsite } from './website-schema.js'
 import type { ResolvedCircuitBreaker, ResolvedCors, ResolvedIpFilter, ResolvedLimits, ResolvedRateLimit } from './reliability-schema.js'
 
 export type { BucketConfig, S3Config, S3ReplicaConfig, S3ReplicatedConfig, S3SingleConfig, YatagarasuConfig } from './schema.js'
@@ -26,6 +29,12 @@ export interface ResolvedBucket {
   readonly rateLimiting?: ResolvedRateLimit | false
   /** Present when image transforms are enabled. */
   readonly images?: ResolvedImages
+  /** Present when an index or fallback document is set. */
+  readonly website?: ResolvedWebsite
+  /** Present when presigned redirects are enabled. */
+  readonly redirect?: ResolvedRedirect
+  /** Present when compression is enabled. */
+  readonly compression?: ResolvedCompression
 }
 
 /**

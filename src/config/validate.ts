@@ -3,6 +3,9 @@ import { ConfigError } from '../errors.js'
 import { resolveAuth } from './auth-schema.js'
 import { resolveCache } from './cache-schema.js'
 import { resolveImages } from './images-schema.js'
+import { resolveCompression } from './compression-schema.js'
+import { resolveRedirect } from './redirect-schema.js'
+import { resolveWebsite } from './website-schema.js'
 import { formatPath, issueKeys, issueMessage } from './issues.js'
 import { resolveCircuitBreaker, resolveCors, resolveIpFilter, resolveLimits, resolveRateLimit } from './reliability-schema.js'
 import { configSchema, normalizePrefix, type S3Config, type YatagarasuConfig } from './schema.js'
@@ -37,6 +40,9 @@ function resolve(input: YatagarasuConfig): ResolvedConfig {
       const ipFilter = resolveIpFilter(bucket.ipFilter)
       const bucketRateLimiting = resolveRateLimit(bucket.rateLimiting)
       const images = resolveImages(bucket.images)
+      const website = resolveWebsite(bucket.website)
+      const redirect = resolveRedirect(bucket.redirect)
+      const compression = resolveCompression(bucket.compression)
       return {
         name: bucket.name,
         pathPrefix: normalizePrefix(bucket.pathPrefix),
@@ -48,6 +54,9 @@ function resolve(input: YatagarasuConfig): ResolvedConfig {
         ...(ipFilter !== undefined && { ipFilter }),
         ...(bucketRateLimiting !== undefined && { rateLimiting: bucketRateLimiting }),
         ...(images !== undefined && { images }),
+        ...(website !== undefined && { website }),
+        ...(redirect !== undefined && { redirect }),
+        ...(compression !== undefined && { compression }),
       }
     }),
     ...(rateLimiting && { rateLimiting }),

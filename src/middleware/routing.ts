@@ -2,7 +2,7 @@ import type { ResolvedConfig, YatagarasuConfig } from '../config/types.js'
 import { resolveConfig } from '../config/resolve.js'
 import type { Middleware } from '../context.js'
 import { BadRequestError, NotFoundError } from '../errors.js'
-import type { KeyProblem } from '../routing/object-key.js'
+import { findKeyProblem, type KeyProblem } from '../routing/object-key.js'
 import { createRouteTable } from '../routing/route-table.js'
 
 const KEY_PROBLEM_MESSAGES: Record<KeyProblem, string> = {
@@ -19,21 +19,38 @@ const KEY_PROBLEM_MESSAGES: Record<KeyProblem, string> = {
  * no object (`/cdn`, `/cdn/`), are 404 — a bucket listing is never reachable. A raw path
  * (`ctx.rawPath`) holding `\\` or a dot segment in any spelling, and keys that decode to
  * `.`/`..` segments, NUL or invalid UTF-8 are 400.
+ *
+ * A bucket with `website.indexDocument` serves that document for the bucket root and
+ * for keys ending in `/` (`docs/` → `docs/index.html`): the key is completed here,
+ * before authentication and the cache, so both see the key that is served.
  */
 export function routing(config: YatagarasuConfig | ResolvedConfig): Middleware {
   const table = createRouteTable(resolveConfig(config))
   return async function routingMiddleware(ctx, next) {
     const match = table.match(ctx.url.pathname, ctx.rawPath)
     switch (match.kind) {
-      case 'object':
+      case 'object': {
         ctx.bucket = match.bucket
-        ctx.key = match.key
+        const index = match.bucket.website?.indexDocument
+        if (index === undefined || !match.key.endsWith('/')) {
+          ctx.key = match.key
+          return next()
+        }
+        const key = match.key + index
+        const problem = findKeyProblem(key)
+        if (problem !== undefined) throw new BadRequestError(KEY_PROBLEM_MESSAGES[problem])
+        ctx.key = key
         return next()
+      }
       case 'bad-key':
         if (match.bucket) ctx.bucket = match.bucket
         throw new BadRequestError(KEY_PROBLEM_MESSAGES[match.problem])
       case 'empty-key':
         ctx.bucket = match.bucket
+        if (match.bucket.website?.indexDocument !== undefined) {
+          ctx.key = match.bucket.website.indexDocument
+          return next()
+        }
         throw new NotFoundError('No object key in the path')
       case 'no-bucket':
         throw new NotFoundError('No bucket is configured for this path')

@@ -63,7 +63,7 @@ export function s3Origin(config: YatagarasuConfig | ResolvedConfig, options: S3O
   }
 }
 
-const globalFetch: FetchFunction = (input, init) => fetch(input, init)
+export const globalFetch: FetchFunction = (input, init) => fetch(input, init)
 
 function toClientResponse(s3: Response, method: 'GET' | 'HEAD', idleTimeoutMs: number, onStall: () => void): Response {
   const status = s3.status
@@ -80,7 +80,8 @@ function toClientResponse(s3: Response, method: 'GET' | 'HEAD', idleTimeoutMs: n
   throw s3Error(s3)
 }
 
-function s3Error(s3: Response): HttpError {
+/** S3's error status as the proxy's error (nothing of S3's own answer kept). */
+export function s3Error(s3: Response): HttpError {
   switch (s3.status) {
     case 404:
       return new NotFoundError('The object does not exist')

@@ -1,12 +1,15 @@
 /** The public runtime names, checked against the source (test/package/public-api.test.ts) and both builds (test/package/errors-across-builds.test.ts). */
 export const ROOT_EXPORTS = [
   // the handler and config
+  'chain',
   'compose',
   'createYatagarasu',
   'parseConfig',
   'resolveConfig',
   // middlewares
   'cache',
+  'compress',
+  'compressionRequest',
   'cors',
   'errorMapping',
   'imageRequest',
@@ -17,11 +20,13 @@ export const ROOT_EXPORTS = [
   'metrics',
   'rateLimit',
   'readOnly',
+  'redirect',
   'requestId',
   'requestLog',
   'routing',
   's3Metrics',
   's3Origin',
+  'website',
   // cache, stores, loggers, metrics, audit, images
   'consoleLogger',
   'createCache',

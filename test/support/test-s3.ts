@@ -3,8 +3,9 @@
  * checks no signatures), as the demo runs it (demo/local-s3.mjs: suffix ranges answered
  * as S3 does), behind a "front" that
  *   - records every request that reached "S3", exactly as it arrived;
- *   - verifies its SigV4 signature independently of aws4fetch (./sigv4-verify.ts) and
- *     refuses it like S3 would (403 + XML error) when anything is off;
+ *   - verifies its SigV4 signature (in `Authorization`, or in the query string of a
+ *     presigned URL, expiry included) independently of the proxy's signer
+ *     (./sigv4-verify.ts) and refuses it like S3 would (403 + XML error) when anything is off;
  *   - streams s3rver's answer back with backpressure, counting the body bytes actually
  *     written, noticing when the client (the proxy) hangs up, and optionally dripping
  *     chosen objects slowly.
@@ -32,7 +33,7 @@
 import http, { type IncomingMessage, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { startLocalS3 } from '../../demo/local-s3.mjs'
-import { canonicalS3Path, decodePath, encodeRfc3986, verifyS3Request } from './sigv4-verify.js'
+import { canonicalS3Path, decodePath, encodeRfc3986, isPresigned, PRESIGN_PARAMETERS, verifyPresignedS3Request, verifyS3Request } from './sigv4-verify.js'
 import { sleep } from './wait.js'
 
 export interface TestS3Options {
@@ -60,6 +61,8 @@ export interface RecordedRequest {
   /** Lower-case names. */
   headers: Record<string, string>
   signature: 'valid' | 'invalid' | 'missing'
+  /** Signed in the query string (a presigned URL) rather than in `Authorization`. */
+  presigned?: boolean
   /** Why verification failed, if it did. */
   failure?: string
   /** Status sent back. */
@@ -104,6 +107,18 @@ export async function startTestS3(options: TestS3Options): Promise<TestS3> {
     requests.push(record)
     res.once('close', () => settle({ completed: res.writableFinished, bytesSent: record.bytesSent }))
 
+    if (record.headers.authorization === undefined && isPresigned(record.rawQuery)) {
+      const failure = await verifyPresignedS3Request(record, { credentials, regionOf: (bucket) => regions.get(bucket) })
+      if (failure !== undefined) {
+        record.failure = failure
+        req.resume()
+        return sendError(res, record, 403, failure === 'Request has expired' ? 'AccessDenied' : 'SignatureDoesNotMatch', failure)
+      }
+      record.signature = 'valid'
+      record.presigned = true
+      const pace = record.bucket !== undefined && record.key !== undefined ? throttled.get(objectId(record.bucket, record.key)) : undefined
+      return forward(req, res, record, pace)
+    }
     if (record.headers.authorization === undefined) {
       req.resume()
       return sendError(res, record, 403, 'AccessDenied', 'Access Denied (the request is not signed)')
@@ -121,7 +136,9 @@ export async function startTestS3(options: TestS3Options): Promise<TestS3> {
 
   /** Sends a verified request on to s3rver and streams its answer back. */
   function forward(req: IncomingMessage, res: ServerResponse, record: RecordedRequest, pace: Pace | undefined) {
-    const path = s3rverPath(record.bucket ?? '', record.key) + (record.rawQuery ? `?${record.rawQuery}` : '')
+    // A presigned request's signature was checked here; s3rver gets it as an anonymous GET.
+    const query = record.presigned ? withoutPresignParameters(record.rawQuery) : record.rawQuery
+    const path = s3rverPath(record.bucket ?? '', record.key) + (query ? `?${query}` : '')
     const upstream = http.request({
       host: '127.0.0.1',
       port: store.port,
@@ -166,6 +183,12 @@ export async function startTestS3(options: TestS3Options): Promise<TestS3> {
       await store.close()
     },
   }
+}
+
+function withoutPresignParameters(rawQuery: string): string {
+  const params = new URLSearchParams(rawQuery)
+  for (const name of PRESIGN_PARAMETERS) params.delete(name)
+  return params.toString()
 }
 
 function objectId(bucket: string, key: string): string {
