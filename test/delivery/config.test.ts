@@ -21,7 +21,7 @@ ${blocks}`
   return resolveConfig(config).buckets[0]!
 }
 
-function issues(blocks: string): ConfigIssue[] {
+function issues(blocks: string): readonly ConfigIssue[] {
   try {
     bucket(blocks)
   } catch (error) {

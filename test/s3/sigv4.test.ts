@@ -29,15 +29,20 @@ const keys = fc.array(fc.oneof(fc.string({ minLength: 1, maxLength: 12 }), fc.co
   maxLength: 4,
 })
 
+const methods = fc.constantFrom('GET', 'HEAD')
+const regions = fc.constantFrom('us-east-1', 'eu-west-1', 'ap-northeast-1')
+const dates = fc.date({ min: new Date('2000-01-01T00:00:00Z'), max: new Date('2099-12-31T23:59:59Z'), noInvalidDate: true })
+const sessionTokens = fc.option(fc.constantFrom('SESSION-TOKEN', 'FwoGZXIvYXdzE//+token=='), { nil: undefined })
+
 describe('SigV4 signing', () => {
   it('produces signatures S3 (smithy) accepts, for any key, header set, region, date and session token', async () => {
     await fc.assert(
       fc.asyncProperty(
         keys,
-        fc.constantFrom('GET', 'HEAD'),
-        fc.constantFrom('us-east-1', 'eu-west-1', 'ap-northeast-1'),
-        fc.date({ min: new Date('2000-01-01T00:00:00Z'), max: new Date('2099-12-31T23:59:59Z'), noInvalidDate: true }),
-        fc.option(fc.constantFrom('SESSION-TOKEN', 'FwoGZXIvYXdzE//+token=='), { nil: undefined }),
+        methods,
+        regions,
+        dates,
+        sessionTokens,
         fc.record(
           {
             range: fc.constantFrom('bytes=0-99', 'bytes=-5'),
@@ -115,10 +120,10 @@ describe('SigV4 presigned URLs', () => {
     await fc.assert(
       fc.asyncProperty(
         keys,
-        fc.constantFrom('GET', 'HEAD'),
-        fc.constantFrom('us-east-1', 'eu-west-1', 'ap-northeast-1'),
-        fc.date({ min: new Date('2000-01-01T00:00:00Z'), max: new Date('2099-12-31T23:59:59Z'), noInvalidDate: true }),
-        fc.option(fc.constantFrom('SESSION-TOKEN', 'FwoGZXIvYXdzE//+token=='), { nil: undefined }),
+        methods,
+        regions,
+        dates,
+        sessionTokens,
         fc.integer({ min: 1, max: 604_800 }),
         async (segments, method, region, date, sessionToken, expires) => {
           const url = new URL(`http://s3.test:9000/bucket/${encodeKey(segments.join('/'))}`)

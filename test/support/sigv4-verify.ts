@@ -294,6 +294,6 @@ export async function verifyPresignedS3Request(request: WireRequest, config: Ver
       signableHeaders: new Set(signedHeaders),
     },
   )
-  const expected = presigned.query['X-Amz-Signature']
+  const expected = presigned.query?.['X-Amz-Signature']
   return expected === params.get('X-Amz-Signature') ? undefined : `signature does not match (expected ${String(expected)})`
 }
