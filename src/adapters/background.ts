@@ -1,3 +1,5 @@
+import type { Logger } from '../logging/logger.js'
+
 /**
  * Background work (`waitUntil`) for server adapters that have no platform `waitUntil`:
  * each task is tracked so a graceful shutdown can wait for cache writes to finish,
@@ -12,7 +14,7 @@ export interface BackgroundTasks {
   readonly size: number
 }
 
-export function backgroundTasks(): BackgroundTasks {
+export function backgroundTasks(logger: Logger): BackgroundTasks {
   const pending = new Set<Promise<void>>()
   return {
     waitUntil(promise) {
@@ -23,7 +25,7 @@ export function backgroundTasks(): BackgroundTasks {
         (error: unknown) => {
           pending.delete(tracked)
           // By name only: messages may hold secrets (URLs with credentials, tokens).
-          console.error(JSON.stringify({ level: 'error', message: 'background task failed', error: error instanceof Error ? error.name : typeof error }))
+          logger.error('background task failed', { error: error instanceof Error ? error.name : typeof error })
         },
       )
       pending.add(tracked)

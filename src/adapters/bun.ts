@@ -15,6 +15,7 @@
  * (docs/security.md).
  */
 import type { FetchHandler } from '../context.js'
+import { consoleLogger, type Logger } from '../logging/logger.js'
 import { backgroundTasks } from './background.js'
 
 /** The parts of Bun's `Server` the adapter uses. */
@@ -36,6 +37,8 @@ export interface BunServeOptions {
   port?: number
   /** Default `127.0.0.1`. */
   hostname?: string
+  /** Where failed background work (a cache write) is reported. Default: {@link consoleLogger}. */
+  logger?: Logger
 }
 
 export interface YatagarasuBunServer {
@@ -68,7 +71,7 @@ export function toBunFetch(handler: FetchHandler, waitUntil?: (promise: Promise<
  * console.log(server.url)
  */
 export async function serve(handler: FetchHandler, options: BunServeOptions = {}): Promise<YatagarasuBunServer> {
-  const background = backgroundTasks()
+  const background = backgroundTasks(options.logger ?? consoleLogger)
   const hostname = options.hostname ?? '127.0.0.1'
   const server = Bun.serve({ port: options.port ?? 0, hostname, fetch: toBunFetch(handler, background.waitUntil) })
   let closing: Promise<void> | undefined

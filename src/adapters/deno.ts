@@ -8,6 +8,7 @@
  * a graceful `close()` waits for.
  */
 import type { FetchHandler } from '../context.js'
+import { consoleLogger, type Logger } from '../logging/logger.js'
 import { backgroundTasks } from './background.js'
 
 /** The parts of Deno's `ServeHandlerInfo` the adapter uses. */
@@ -36,6 +37,8 @@ export interface DenoServeOptions {
   port?: number
   /** Default `127.0.0.1`. */
   hostname?: string
+  /** Where failed background work (a cache write) is reported. Default: {@link consoleLogger}. */
+  logger?: Logger
 }
 
 export interface YatagarasuDenoServer {
@@ -68,7 +71,7 @@ export function toDenoHandler(handler: FetchHandler, waitUntil?: (promise: Promi
  * console.log(server.url)
  */
 export async function serve(handler: FetchHandler, options: DenoServeOptions = {}): Promise<YatagarasuDenoServer> {
-  const background = backgroundTasks()
+  const background = backgroundTasks(options.logger ?? consoleLogger)
   const hostname = options.hostname ?? '127.0.0.1'
   let listened!: (port: number) => void
   const port = new Promise<number>((resolve) => (listened = resolve))

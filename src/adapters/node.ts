@@ -87,7 +87,7 @@ const newTracker = (logger: Logger, maxInFlight = Infinity, maxPerSocket = 0): T
   maxInFlight,
   perSocket: maxPerSocket > 0 ? { max: maxPerSocket, served: new WeakMap() } : undefined,
   closing: false,
-  background: backgroundTasks(),
+  background: backgroundTasks(logger),
   onIdle: undefined,
   logger,
 })

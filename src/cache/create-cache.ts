@@ -47,7 +47,9 @@ export interface CacheLayerStats {
   readonly layer: string
   readonly entries: number | null
   readonly bytes: number | null
+  /** Lookups this layer answered. */
   readonly hits: number
+  /** Lookups that reached this layer and found nothing in it. */
   readonly misses: number
   /** Operations that failed in this layer and were skipped (layered stores). */
   readonly errors: number

@@ -49,14 +49,6 @@ export function isStorableResponse(response: Response): boolean {
   return !directives.has('no-store') && !directives.has('private') && !directives.has('no-cache')
 }
 
-/** The declared body length, or `undefined` when absent or malformed. */
-export function declaredLength(headers: Headers): number | undefined {
-  const value = headers.get('content-length')
-  if (value === null || !/^\d+$/.test(value.trim())) return undefined
-  const length = Number(value)
-  return Number.isSafeInteger(length) ? length : undefined
-}
-
 /** Directive names of a `Cache-Control`/`Pragma` value, lower-cased (`private="x"` → `private`). */
 function parseDirectives(value: string): Set<string> {
   const names = new Set<string>()

@@ -7,10 +7,12 @@
  */
 export type LengthDeclaringSource<T> = UnderlyingDefaultSource<T> & { expectedLength?: number }
 
-/** The `Content-Length` of a body, when it is a plain decimal number. */
+/** The `Content-Length` of a body, when it is a plain decimal number (a safe integer); else `undefined`. */
 export function declaredLength(headers: Headers): number | undefined {
   const value = headers.get('content-length')
-  return value !== null && /^\d{1,15}$/.test(value) ? Number(value) : undefined
+  if (value === null || !/^\d{1,16}$/.test(value)) return undefined
+  const length = Number(value)
+  return Number.isSafeInteger(length) ? length : undefined
 }
 
 /** `source` with `expectedLength` added when the length is known. */

@@ -1,7 +1,10 @@
 import { isNotModified } from '../cache/conditional.js'
 import { cacheInternals, createCache, createFlight, type Flight, type YatagarasuCache } from '../cache/create-cache.js'
-import { bypassReason, declaredLength, isConditional, isStorableResponse } from '../cache/decisions.js'
-import { describeError } from '../cache/describe-error.js'
+import { bypassReason, isConditional, isStorableResponse } from '../cache/decisions.js'
+import { declaredLength } from '../http/declared-length.js'
+import { withHeader } from '../http/mutable-response.js'
+import { describeError } from '../logging/describe-error.js'
+import { throttledWarn } from '../logging/throttled-warn.js'
 import { fillFrom, teeToStore } from '../cache/fill.js'
 import { variantCacheKey } from '../cache/keys.js'
 import { isStreamedEntry, type CacheEntry, type CacheEntryMeta, type CacheStore, type StreamedCacheEntry } from '../cache/store.js'
@@ -39,7 +42,6 @@ type StaleFallback = (() => Promise<CacheEntry | StreamedCacheEntry | undefined>
 const NOT_STORED = new Set(['content-length', 'content-range'])
 // RFC 9110 §15.4.5: what a 304 carries (plus Last-Modified, which helps caches).
 const NOT_MODIFIED_HEADERS = ['etag', 'last-modified', 'cache-control', 'expires'] as const
-const LOG_INTERVAL_MS = 10_000
 // What S3 failing looks like by the time it reaches the cache: unreachable or a 5xx (502),
 // circuit open (503), timeout (504). A 500 is a bug of ours, not a reason to serve stale.
 const ORIGIN_FAILURES = new Set([502, 503, 504])
@@ -88,7 +90,7 @@ export function cache(config: YatagarasuConfig | ResolvedConfig, options: CacheO
       const stale = await fallback()
       if (stale !== undefined) return serve(ctx, stale, 'STALE')
     }
-    return labelled(response, status)
+    return withHeader(response, 'X-Cache', status)
   }
 
   /** The times of an entry stored at `start`: fresh for `ttl`, then kept for the longer stale window. */
@@ -233,7 +235,7 @@ export function cache(config: YatagarasuConfig | ResolvedConfig, options: CacheO
       // untouched — unless the leader failed for a reason of its own (below).
       flight.settle({ retry: isLeaderOwnFailure(errorOf(response)) })
       land()
-      return labelled(response, 'MISS')
+      return withHeader(response, 'X-Cache', 'MISS')
     }
     const headers = storedHeaders(response.headers)
     if (bucket.store.setStream !== undefined && length !== undefined) {
@@ -260,7 +262,7 @@ export function cache(config: YatagarasuConfig | ResolvedConfig, options: CacheO
     })
     ctx.waitUntil(stored)
     const out = new Response(stream, { status: response.status, statusText: response.statusText, headers: response.headers })
-    return labelled(out, 'MISS')
+    return withHeader(out, 'X-Cache', 'MISS')
   }
 
   /**
@@ -352,7 +354,7 @@ export function cache(config: YatagarasuConfig | ResolvedConfig, options: CacheO
         land()
       }),
     )
-    return labelled(new Response(tee.stream, { status: response.status, statusText: response.statusText, headers: response.headers }), 'MISS')
+    return withHeader(new Response(tee.stream, { status: response.status, statusText: response.statusText, headers: response.headers }), 'X-Cache', 'MISS')
   }
 
   return async function cacheMiddleware(ctx, next) {
@@ -381,18 +383,6 @@ function isKeepable(response: Response, bucket: BucketCache): boolean {
 function isLeaderOwnFailure(error: unknown): boolean {
   if (error === undefined) return false
   return !isHttpError(error) || error.code === 'ClientClosedRequest'
-}
-
-function labelled(response: Response, status: CacheStatus): Response {
-  try {
-    response.headers.set('X-Cache', status)
-    return response
-  } catch {
-    // Headers of a fetched response are immutable: re-wrap the same body stream.
-    const copy = new Response(response.body, response)
-    copy.headers.set('X-Cache', status)
-    return copy
-  }
 }
 
 function storedHeaders(source: Headers): Record<string, string> {
@@ -428,21 +418,7 @@ function waitFor<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
  * error's name, code and a credential-masked message are logged.
  */
 function failureReporter(logger: Logger): (bucket: string, operation: string, error: unknown) => void {
-  const last = new Map<string, { at: number; suppressed: number }>()
-  return (bucket, operation, error) => {
-    const id = `${bucket}\0${operation}`
-    const at = Date.now()
-    const seen = last.get(id)
-    if (seen !== undefined && at - seen.at < LOG_INTERVAL_MS) {
-      seen.suppressed++
-      return
-    }
-    last.set(id, { at, suppressed: 0 })
-    logger.warn('cache store failed; serving from S3', {
-      bucket,
-      operation,
-      error: describeError(error),
-      ...(seen !== undefined && seen.suppressed > 0 && { suppressed: seen.suppressed }),
-    })
-  }
+  const warn = throttledWarn(logger)
+  return (bucket, operation, error) =>
+    warn('cache store failed; serving from S3', { bucket, operation, error: describeError(error) }, `${bucket}\0${operation}`)
 }

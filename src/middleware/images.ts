@@ -18,7 +18,7 @@ import {
 import { readSource } from '../images/read-source.js'
 import { importSigningKey, SIGNATURE_PARAMETER, signedText, verifySignature } from '../images/signature.js'
 import { ImageTooLargeError, type ImageLimits, type ImageTransformer } from '../images/transformer.js'
-import { describeError } from '../cache/describe-error.js'
+import { describeError } from '../logging/describe-error.js'
 import { consoleLogger, type Logger } from '../logging/logger.js'
 import { isObjectHeader } from '../s3/object-headers.js'
 

@@ -10,6 +10,7 @@ import type { Middleware, RequestContext } from '../context.js'
 import { ForbiddenError, UnauthorizedError, type HttpError } from '../errors.js'
 import { privateCacheControl } from '../http/cache-control.js'
 import { withHeader } from '../http/mutable-response.js'
+import { describeError } from '../logging/describe-error.js'
 import { consoleLogger, type Logger } from '../logging/logger.js'
 
 export interface JwtAuthOptions {
@@ -155,7 +156,7 @@ function createGuard(bucket: string, jwt: ResolvedJwt, options: JwtAuthOptions, 
     ...(options.fetch && { fetch: options.fetch }),
     ...(options.now && { now: options.now }),
     onFetchError(error, usingStaleKeys) {
-      const fields = { bucket, jwksUrl: jwksUrlForLogs, ...describeError(error) }
+      const fields = { bucket, jwksUrl: jwksUrlForLogs, error: describeError(error) }
       if (usingStaleKeys) logger.warn('JWKS refresh failed; still using the keys fetched before', fields)
       else logger.error('JWKS fetch failed; tokens for this bucket are refused until it succeeds', fields)
     },
@@ -178,7 +179,7 @@ function createGuard(bucket: string, jwt: ResolvedJwt, options: JwtAuthOptions, 
     } catch (error) {
       if (error instanceof KeyImportError && !importFailureLogged) {
         importFailureLogged = true
-        logger.error('JWT key import failed', { bucket, ...describeError(error.cause) })
+        logger.error('JWT key import failed', { bucket, error: describeError(error.cause) })
       }
       throw error
     }
@@ -226,14 +227,4 @@ function quotedStringText(text: string): string {
 function withoutQuery(url: string): string {
   const parsed = new URL(url)
   return `${parsed.origin}${parsed.pathname}`
-}
-
-function describeError(error: unknown): Record<string, unknown> {
-  if (!(error instanceof Error)) return { error: String(error) }
-  const cause = error.cause as { code?: unknown } | undefined
-  return {
-    error: error.name,
-    reason: error.message,
-    ...(typeof cause?.code === 'string' && { code: cause.code }),
-  }
 }

@@ -5,6 +5,7 @@ import type { Middleware, RequestContext } from '../context.js'
 import { passThrough } from '../compose.js'
 import { TooManyRequestsError } from '../errors.js'
 import type { Logger } from '../logging/logger.js'
+import { throttledWarn } from '../logging/throttled-warn.js'
 import { memoryRateLimitStore, type RateLimitStore } from '../stores/rate-limit-store.js'
 
 export interface RateLimitOptions {
@@ -20,9 +21,6 @@ export interface RateLimitOptions {
    */
   keys?: ReadonlyArray<ResolvedRateLimit['key']>
 }
-
-/** How often a failing store is reported: once, then at most every 10 s. */
-const STORE_FAILURE_LOG_INTERVAL_MS = 10_000
 
 /**
  * Token-bucket rate limiting (`rateLimiting`, top level and per bucket): a request
@@ -55,8 +53,8 @@ export function rateLimit(config: YatagarasuConfig | ResolvedConfig, options: Ra
     return passThrough()
   }
   const store = options.store ?? memoryRateLimitStore()
-  const logger = options.logger
-  let lastFailureLog = -Infinity
+  // A failing store is reported once, then at most every 10 s.
+  const warn = throttledWarn(options.logger)
 
   return async function rateLimitMiddleware(ctx, next) {
     const limit = ctx.bucket && limits.get(ctx.bucket.name)
@@ -66,13 +64,7 @@ export function rateLimit(config: YatagarasuConfig | ResolvedConfig, options: Ra
     try {
       decision = await store.consume(key, limit.rule)
     } catch (error) {
-      const now = performance.now()
-      if (now - lastFailureLog >= STORE_FAILURE_LOG_INTERVAL_MS) {
-        lastFailureLog = now
-        logger?.warn('rate limit store failed; letting requests through', {
-          error: error instanceof Error ? error.name : 'Error',
-        })
-      }
+      warn('rate limit store failed; letting requests through', { error: error instanceof Error ? error.name : 'Error' })
       return next()
     }
     if (!decision.allowed) {

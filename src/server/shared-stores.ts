@@ -6,8 +6,9 @@
  * optional peer dependencies.
  */
 import type { CacheStore } from '../cache/store.js'
-import { describeError } from '../cache/describe-error.js'
+import { describeError } from '../logging/describe-error.js'
 import type { Logger } from '../logging/logger.js'
+import { throttledWarn } from '../logging/throttled-warn.js'
 import type { YatagarasuMetrics } from '../metrics/collector.js'
 import { layeredStore, type CacheLayer, type LayeredStore } from '../stores/layered.js'
 import { memoryStore } from '../stores/memory.js'
@@ -23,7 +24,6 @@ export interface SharedStores {
   close(): Promise<void>
 }
 
-const LOG_INTERVAL_MS = 10_000
 /** How long a start waits for Redis before serving without it. */
 const START_WAIT_MS = 2000
 
@@ -48,13 +48,8 @@ export async function createSharedStores(
       const redis = await loadRedis()
       const { url, password, database, keyPrefix } = settings.rateLimitStore
       const client = redis.createOwnedClient({ url, ...(password !== undefined && { password }), database })
-      let lastLog = 0
-      client.on('error', (error: unknown) => {
-        const at = Date.now()
-        if (at - lastLog < LOG_INTERVAL_MS) return
-        lastLog = at
-        logger.warn('redis rate limit store: connection problem; requests are let through', { error: describeError(error) })
-      })
+      const warn = throttledWarn(logger)
+      client.on('error', (error: unknown) => warn('redis rate limit store: connection problem; requests are let through', { error: describeError(error) }))
       client.connect().catch(() => {}) // failures arrive as 'error' events; it keeps retrying
       closers.push(() => void (client.isOpen && client.destroy()))
       waitFor.push(() => client.isReady)
@@ -114,16 +109,13 @@ async function buildCacheLayers(
     'Cache layer operations that failed and were skipped (Redis down, disk full), by layer and operation.',
     ['layer', 'operation'],
   )
-  const lastLog = new Map<string, number>()
+  const warn = throttledWarn(logger)
   const store = layeredStore(layers, {
     ...(bus && { bus }),
     onError(layer, operation, error) {
       errors.inc({ layer, operation })
       // Once per layer every 10 s: a Redis outage must not write a line per request.
-      const at = Date.now()
-      if (at - (lastLog.get(layer) ?? -Infinity) < LOG_INTERVAL_MS) return
-      lastLog.set(layer, at)
-      logger.warn('cache layer failed; skipped', { layer, operation, error: describeError(error) })
+      warn('cache layer failed; skipped', { layer, operation, error: describeError(error) }, layer)
     },
   })
   closers.unshift(() => store.close())

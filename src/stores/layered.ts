@@ -2,6 +2,7 @@
  * Cache layers as one store: memory, then disk, then Redis (any stores, in order) —
  * the original Yatagarasu's `cache_layers`. Runtime-neutral.
  */
+import type { CacheLayerStats } from '../cache/create-cache.js'
 import { joinChunks } from '../cache/fill.js'
 import { pushStream, type PushStream } from '../cache/push-stream.js'
 import type { PurgeBus, PurgeMessage } from '../cache/purge-bus.js'
@@ -17,18 +18,8 @@ export interface CacheLayer {
   readonly shared?: boolean
 }
 
-/** One layer's figures. `entries`/`bytes` are `null` where the store can't count (Redis). */
-export interface LayerStats {
-  readonly layer: string
-  readonly entries: number | null
-  readonly bytes: number | null
-  /** Lookups this layer answered. */
-  readonly hits: number
-  /** Lookups that reached this layer and found nothing in it. */
-  readonly misses: number
-  /** Operations that failed in this layer (it was skipped). */
-  readonly errors: number
-}
+/** One layer's figures: the same as a layer's in `cache.stats()`. */
+export type LayerStats = CacheLayerStats
 
 export interface LayeredStoreOptions {
   /**

@@ -4,7 +4,8 @@
  * on one instance is seen by all.
  */
 import type { PurgeBus, PurgeMessage } from '../cache/purge-bus.js'
-import { describeError } from '../cache/describe-error.js'
+import { describeError } from '../logging/describe-error.js'
+import { throttledWarn } from '../logging/throttled-warn.js'
 import { consoleLogger, type Logger } from '../logging/logger.js'
 import { createOwnedClient, type AnyRedisClient } from './redis-client.js'
 
@@ -28,8 +29,6 @@ export interface RedisPurgeBus extends PurgeBus {
   close(): Promise<void>
 }
 
-const LOG_INTERVAL_MS = 10_000
-
 /**
  * Messages are JSON, `{"from": <this bus's id>, "key": ...}` or `{..., "prefix": ...}`;
  * a bus ignores its own. Pub/sub delivers to whoever is subscribed at that moment: an
@@ -51,13 +50,8 @@ export function redisPurgeBus(options: RedisPurgeBusOptions): RedisPurgeBus {
   const subscriber = publisher.duplicate()
   const listeners = new Set<(message: PurgeMessage) => void>()
 
-  let lastLog = 0
-  const report = (error: unknown) => {
-    const at = Date.now()
-    if (at - lastLog < LOG_INTERVAL_MS) return
-    lastLog = at
-    logger.warn('redis purge bus: connection problem; purges may not reach other instances', { error: describeError(error) })
-  }
+  const warn = throttledWarn(logger)
+  const report = (error: unknown) => warn('redis purge bus: connection problem; purges may not reach other instances', { error: describeError(error) })
   subscriber.on('error', report)
   if (owned) {
     publisher.on('error', report)

@@ -13,6 +13,7 @@
  * the proxy.
  */
 import type { Logger } from '../logging/logger.js'
+import { throttledWarn } from '../logging/throttled-warn.js'
 import type { RateLimitDecision, RateLimitRule, RateLimitStore } from './rate-limit-store.js'
 
 /** The part of a node-redis (v4/v5) client this store uses. */
@@ -73,7 +74,6 @@ function sha1OfScript(): Promise<string> {
   return scriptSha1
 }
 const ALLOW: RateLimitDecision = Object.freeze({ allowed: true, retryAfterMs: 0 })
-const LOG_INTERVAL_MS = 10_000
 
 /**
  * @example
@@ -88,15 +88,11 @@ export function redisRateLimitStore(options: RedisRateLimitStoreOptions): RateLi
   const { client, logger } = options
   const prefix = options.prefix ?? 'yatagarasu:ratelimit:'
   const timeoutMs = options.timeoutMs ?? 250
-  let lastLog = -Infinity
+  const warn = throttledWarn(logger)
 
   function failOpen(reason: 'not connected' | 'timeout' | 'unexpected reply' | 'error', detail: string = reason): RateLimitDecision {
     options.onFailOpen?.(reason)
-    const now = performance.now()
-    if (now - lastLog >= LOG_INTERVAL_MS) {
-      lastLog = now
-      logger?.warn('redis rate limit store unavailable; letting requests through', { reason: detail })
-    }
+    warn('redis rate limit store unavailable; letting requests through', { reason: detail })
     return ALLOW
   }
 

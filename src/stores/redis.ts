@@ -4,7 +4,8 @@
  * `redis` is an optional peer dependency: `npm install redis`.
  */
 import { RESP_TYPES } from 'redis'
-import { describeError } from '../cache/describe-error.js'
+import { describeError } from '../logging/describe-error.js'
+import { throttledWarn } from '../logging/throttled-warn.js'
 import { decodeEntry, encodeEntry } from '../cache/entry-codec.js'
 import type { CacheStore } from '../cache/store.js'
 import { consoleLogger, type Logger } from '../logging/logger.js'
@@ -52,7 +53,6 @@ export interface RedisStore extends CacheStore {
 const DEFAULT_PREFIX = 'yatagarasu:'
 const DEFAULT_TIMEOUT_MS = 100
 const SCAN_BATCH = 500
-const LOG_INTERVAL_MS = 10_000
 
 /**
  * A {@link CacheStore} on Redis with the `redis` (node-redis v5) client. Each entry is
@@ -89,22 +89,11 @@ export function redisStore(options: RedisStoreOptions): RedisStore {
   // Values come back as Buffers (binary-safe) through this view of the same connection.
   const binary = client.withTypeMapping({ [RESP_TYPES.BLOB_STRING]: Buffer })
 
-  let lastLog = 0
-  let suppressed = 0
+  const warn = throttledWarn(logger)
   let down = false
   client.on('error', (error: unknown) => {
     down = true
-    const at = Date.now()
-    if (at - lastLog < LOG_INTERVAL_MS) {
-      suppressed++
-      return
-    }
-    lastLog = at
-    logger.warn('redis cache store: connection problem; requests are served from S3', {
-      error: describeError(error),
-      ...(suppressed > 0 && { suppressed }),
-    })
-    suppressed = 0
+    warn('redis cache store: connection problem; requests are served from S3', { error: describeError(error) })
   })
   client.on('ready', () => {
     if (!down) return
