@@ -9,10 +9,21 @@ import http, { type IncomingMessage, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
 
 export type Fault =
-  /** 200 with `body`, after `headersDelayMs`, in `chunkSize` pieces every `intervalMs`. */
-  | { kind: 'ok'; body?: string | Uint8Array; headersDelayMs?: number; chunkSize?: number; intervalMs?: number; headers?: Record<string, string> }
-  /** An error status (500, 503, 404, ...), with an S3-like XML body. */
-  | { kind: 'status'; status: number; headersDelayMs?: number }
+  /**
+   * 200 with `body`, after `headersDelayMs` (or once `heldUntil` settles: the test decides
+   * when, no clock involved), in `chunkSize` pieces every `intervalMs`.
+   */
+  | {
+      kind: 'ok'
+      body?: string | Uint8Array
+      headersDelayMs?: number
+      heldUntil?: Promise<unknown>
+      chunkSize?: number
+      intervalMs?: number
+      headers?: Record<string, string>
+    }
+  /** An error status (500, 503, 404, ...), with an S3-like XML body; delayed like `ok`. */
+  | { kind: 'status'; status: number; headersDelayMs?: number; heldUntil?: Promise<unknown> }
   /** 200 with a `Content-Length` of `body`, but only `afterBytes` are sent; then nothing. */
   | { kind: 'stall'; body: string | Uint8Array; afterBytes: number }
   /** 200, `afterBytes` of the body, then the socket is destroyed (TCP reset). */
@@ -58,6 +69,11 @@ export async function startFaultyOrigin(): Promise<FaultyOrigin> {
     timers.add(timer)
   }
 
+  const afterHeld = (fault: { headersDelayMs?: number; heldUntil?: Promise<unknown> }, fn: () => void) => {
+    if (fault.heldUntil) void fault.heldUntil.then(fn, fn)
+    else later(fault.headersDelayMs ?? 0, fn)
+  }
+
   const server = http.createServer((req: IncomingMessage, res: ServerResponse) => {
     let bytesSent = 0
     let settle!: (result: { completed: boolean; bytesSent: number }) => void
@@ -80,7 +96,7 @@ export async function startFaultyOrigin(): Promise<FaultyOrigin> {
     switch (fault.kind) {
       case 'ok': {
         const body = bytes(fault.body ?? 'hello')
-        later(fault.headersDelayMs ?? 0, () => {
+        afterHeld(fault, () => {
           if (res.destroyed) return
           res.writeHead(200, {
             'Content-Type': 'application/octet-stream',
@@ -106,7 +122,7 @@ export async function startFaultyOrigin(): Promise<FaultyOrigin> {
         break
       }
       case 'status':
-        later(fault.headersDelayMs ?? 0, () => {
+        afterHeld(fault, () => {
           if (res.destroyed) return
           const xml = `<?xml version="1.0"?><Error><Code>Fault</Code><Message>injected</Message><RequestId>ORIGINREQUESTID</RequestId></Error>`
           res.writeHead(fault.status, { 'Content-Type': 'application/xml', 'Content-Length': String(xml.length) })
