@@ -4,7 +4,7 @@ import net from 'node:net'
 import { afterEach, describe, expect, it, vi } from 'vitest'
 import { serve, type NodeServer } from '../../src/adapters/node.js'
 import type { FetchHandler, HandlerContext } from '../../src/context.js'
-import { sleep } from '../support/wait.js'
+import { until } from '../support/wait.js'
 
 let server: NodeServer | undefined
 afterEach(async () => {
@@ -13,9 +13,18 @@ afterEach(async () => {
   server = undefined
 })
 
-async function start(handler: FetchHandler) {
-  server = await serve(handler, { port: 0 })
+async function start(handler: FetchHandler, options: Parameters<typeof serve>[1] = {}) {
+  server = await serve(handler, { port: 0, ...options })
   return server.url
+}
+
+/** Timeouts no test outlives: whatever ends a connection then is close() itself, not a timer. */
+const NO_TIMEOUTS = { requestTimeout: 3600, keepAliveTimeout: 3600 }
+
+function deferred() {
+  let resolve!: () => void
+  const promise = new Promise<void>((r) => (resolve = r))
+  return { promise, resolve }
 }
 
 const MB = 1024 * 1024
@@ -26,10 +35,9 @@ interface Source {
 }
 
 /** A pull-based body of `total` bytes (endless by default) that counts what was pulled. */
-function source(state: Source, { chunkSize = 64 * 1024, delayMs = 0, total = Infinity } = {}) {
+function source(state: Source, { chunkSize = 64 * 1024, total = Infinity } = {}) {
   return new ReadableStream<Uint8Array>({
-    async pull(controller) {
-      if (delayMs) await sleep(delayMs)
+    pull(controller) {
       const size = Math.min(chunkSize, total - state.pulled)
       state.pulled += size
       controller.enqueue(new Uint8Array(size))
@@ -41,28 +49,18 @@ function source(state: Source, { chunkSize = 64 * 1024, delayMs = 0, total = Inf
   })
 }
 
-/** Sends raw bytes on one connection; resolves with everything received once the server closes it or `ms` pass. */
-function rawExchange(url: string, send: (socket: net.Socket) => void, ms = 2000): Promise<string> {
+/** Sends raw bytes on one connection; resolves with everything received once the server closes it. */
+function rawExchange(url: string, send: (socket: net.Socket) => void): Promise<string> {
   return new Promise((resolve, reject) => {
     let received = ''
     const socket = net.connect(Number(new URL(url).port), '127.0.0.1', () => send(socket))
-    const timer = setTimeout(() => {
-      socket.destroy()
-      resolve(received)
-    }, ms)
     socket.on('data', (data) => (received += data.toString('latin1')))
-    socket.on('close', () => {
-      clearTimeout(timer)
-      resolve(received)
-    })
+    socket.on('close', () => resolve(received))
     socket.on('error', reject)
   })
 }
 
-async function waitFor(condition: () => boolean, ms = 1000) {
-  const started = performance.now()
-  while (!condition() && performance.now() - started < ms) await sleep(10)
-}
+const waitFor = (condition: () => boolean, what = 'the condition') => until(condition, what)
 
 describe('the Node adapter: requests', () => {
   it('builds the Request: method, URL with query, headers, body; context with client IP and raw path', async () => {
@@ -168,8 +166,7 @@ describe('the Node adapter: requests', () => {
     socket.on('error', () => {})
     socket.write(`POST / HTTP/1.1\r\nHost: x\r\nContent-Length: ${MB}\r\n\r\n`)
     socket.write(Buffer.alloc(1000))
-    await started
-    await sleep(50)
+    await started // the handler is reading the body
     socket.destroy()
     await waitFor(() => readError !== undefined && aborted)
     expect(readError).toBeInstanceOf(Error)
@@ -210,6 +207,25 @@ describe('the Node adapter: responses', () => {
     const total = 256 * MB
     const state: Source = { pulled: 0, cancelled: false }
     const url = await start(async () => new Response(source(state, { total }), { headers: { 'Content-Length': String(total) } }))
+    // The server's side of the wait: write() said the socket is full, until 'drain'.
+    let waitingForDrain = false
+    let writesWhileWaiting = 0
+    let pulledAtFirstWait = -1
+    let pulledAtFirstDrain = -1
+    const write = http.ServerResponse.prototype.write
+    vi.spyOn(http.ServerResponse.prototype, 'write').mockImplementation(function (this: http.ServerResponse, ...args: unknown[]) {
+      if (waitingForDrain) writesWhileWaiting++
+      const ok = (write as (...a: unknown[]) => boolean).apply(this, args)
+      if (!ok && !waitingForDrain) {
+        waitingForDrain = true
+        if (pulledAtFirstWait < 0) {
+          pulledAtFirstWait = state.pulled
+          this.once('drain', () => (pulledAtFirstDrain = state.pulled))
+        }
+        this.once('drain', () => (waitingForDrain = false))
+      }
+      return ok
+    })
     let received = 0
     let res!: http.IncomingMessage
     await new Promise<void>((resolve) => {
@@ -222,12 +238,8 @@ describe('the Node adapter: responses', () => {
         })
       })
     })
-    await sleep(400)
-    const pulledWhilePaused = state.pulled
-    await sleep(300)
-    // Socket and stream buffers hold a few MB; without backpressure this grows by GB per second.
-    expect(pulledWhilePaused).toBeLessThan(16 * MB)
-    expect(state.pulled - pulledWhilePaused).toBeLessThanOrEqual(128 * 1024)
+    // The client reads nothing more until the server had to wait for the socket.
+    await waitFor(() => waitingForDrain, 'the server to wait for the paused client')
     const complete = await new Promise<boolean>((resolve) => {
       res.on('data', (chunk: Buffer) => (received += chunk.length))
       res.on('end', () => resolve(res.complete))
@@ -237,6 +249,13 @@ describe('the Node adapter: responses', () => {
     expect(received).toBe(total)
     expect(state.pulled).toBe(total)
     expect(state.cancelled).toBe(false)
+    // Socket and stream buffers hold a few MB when the socket is full; without
+    // backpressure the whole body would be pulled and written at once.
+    expect(pulledAtFirstWait).toBeGreaterThan(0)
+    expect(pulledAtFirstWait).toBeLessThan(16 * MB)
+    // While waiting: no write, and at most what refills the stream's queue is pulled.
+    expect(writesWhileWaiting).toBe(0)
+    expect(pulledAtFirstDrain - pulledAtFirstWait).toBeLessThanOrEqual(128 * 1024)
   })
 
   it('a client that leaves mid-body aborts the request signal and cancels the body at once', async () => {
@@ -244,7 +263,7 @@ describe('the Node adapter: responses', () => {
     let aborted = false
     const url = await start(async (request) => {
       request.signal.addEventListener('abort', () => (aborted = true))
-      return new Response(source(state, { chunkSize: 1024, delayMs: 20 }))
+      return new Response(source(state, { chunkSize: 1024 }))
     })
     await new Promise<void>((resolve) => {
       const req = http.get(url, (res) => {
@@ -257,35 +276,32 @@ describe('the Node adapter: responses', () => {
     })
     await waitFor(() => aborted && state.cancelled)
     expect(aborted).toBe(true)
+    // Cancelled: a ReadableStream is never pulled again after cancel(), so nothing more
+    // is read from the source (S3, in the proxy).
     expect(state.cancelled).toBe(true)
-    // Nothing more is pulled (but the pull under way when the client left).
-    const pulled = state.pulled
-    await sleep(100)
-    expect(state.pulled).toBeLessThanOrEqual(pulled + 1024)
   })
 
   it('a client that leaves before the response aborts the signal, and the late body is cancelled', async () => {
     const state: Source = { pulled: 0, cancelled: false }
-    let abortedAfter = -1
+    const events: string[] = []
     let entered!: () => void
     const handlerEntered = new Promise<void>((resolve) => (entered = resolve))
+    // No timeout could end the request within the test: only the client leaving can.
     const url = await start(async (request) => {
+      request.signal.addEventListener('abort', () => events.push('aborted'))
       entered()
-      const started = performance.now()
       await new Promise((resolve) => request.signal.addEventListener('abort', resolve))
-      abortedAfter = performance.now() - started
       return new Response(source(state))
-    })
+    }, NO_TIMEOUTS)
     const req = http.get(url)
     req.on('error', () => {})
     // Leave only once the handler is waiting: on a loaded machine a fixed sleep could
     // destroy the socket before the request was even parsed, and no handler would run.
     await handlerEntered
-    await sleep(20)
+    events.push('client left')
     req.destroy()
     await waitFor(() => state.cancelled)
-    expect(abortedAfter).toBeGreaterThanOrEqual(0)
-    expect(abortedAfter).toBeLessThan(500)
+    expect(events).toEqual(['client left', 'aborted'])
     expect(state.cancelled).toBe(true)
   })
 
@@ -303,7 +319,6 @@ describe('the Node adapter: responses', () => {
     const req = http.get(url)
     req.on('error', () => {})
     await handlerEntered
-    await sleep(20)
     req.destroy()
     await waitFor(() => cloneAborted)
     expect(cloneAborted).toBe(true)
@@ -479,7 +494,7 @@ describe('the Node adapter: responses over bytes in memory (context.bytesRespons
           received.push(chunk)
           // The client stops reading until the server had to wait for the socket.
           response.pause()
-          void waitFor(() => waitingForDrain, 10_000).then(() => {
+          void waitFor(() => waitingForDrain).then(() => {
             response.on('data', (more: Buffer) => received.push(more))
             response.resume()
           })
@@ -512,15 +527,22 @@ describe('the Node adapter: responses over bytes in memory (context.bytesRespons
 })
 
 describe('the Node adapter: close()', () => {
+  // Each server here has timeouts no test outlives: a connection that ends, ends because
+  // close() ended it, and close() resolving is the proof that it did not wait for them.
   it('waits for in-flight responses and waitUntil work, and does not hang on idle keep-alive sockets', async () => {
+    const handlerEntered = deferred()
+    const writeHead = deferred()
+    const writeBody = deferred()
+    const finishBackground = deferred()
     let backgroundDone = false
     const url = await start(async (request, context) => {
       if (new URL(request.url).pathname === '/slow') {
-        context?.waitUntil?.(sleep(300).then(() => (backgroundDone = true)))
-        await sleep(100) // the head is written after close() began
+        context?.waitUntil?.(finishBackground.promise.then(() => (backgroundDone = true)))
+        handlerEntered.resolve()
+        await writeHead.promise // the head is written after close() began
         const body = new ReadableStream<Uint8Array>({
           async start(controller) {
-            await sleep(200)
+            await writeBody.promise
             controller.enqueue(new TextEncoder().encode('late'))
             controller.close()
           },
@@ -528,52 +550,68 @@ describe('the Node adapter: close()', () => {
         return new Response(body)
       }
       return new Response('quick')
-    })
+    }, NO_TIMEOUTS)
     const agent = new http.Agent({ keepAlive: true })
-    await new Promise<void>((resolve) => http.get(`${url}/`, { agent }, (res) => res.resume().on('end', resolve)))
+    // A connection left idle (kept alive) by a finished request.
+    const idle = await new Promise<net.Socket>((resolve) =>
+      http.get(`${url}/`, { agent }, (res) => {
+        const socket = res.socket
+        res.resume().on('end', () => resolve(socket))
+      }),
+    )
+    const idleClosed = new Promise<void>((resolve) => idle.once('close', () => resolve()))
     const slow = new Promise<{ text: string; connection: string | undefined }>((resolve) => {
-      http.get(`${url}/slow`, { agent }, (res) => {
+      http.get(`${url}/slow`, { agent: false }, (res) => {
         let text = ''
         res.on('data', (chunk) => (text += chunk))
         res.on('end', () => resolve({ text, connection: res.headers.connection }))
       })
     })
-    await sleep(50)
+    await handlerEntered.promise
+    let closed = false
     const closing = server!.close()
+    void closing.then(() => (closed = true))
     expect(server!.close()).toBe(closing)
     server = undefined
+    await idleClosed // the idle connection is closed at once, not after keepAliveTimeout
+    writeHead.resolve()
+    writeBody.resolve()
     // Answered in full, and told not to reuse the connection.
     expect(await slow).toEqual({ text: 'late', connection: 'close' })
-    const started = performance.now()
+    expect(closed).toBe(false) // the waitUntil work is still pending
+    finishBackground.resolve()
     await closing
     expect(backgroundDone).toBe(true)
-    expect(performance.now() - started).toBeLessThan(1000)
     agent.destroy()
   })
 
   it('does not wait for a client that never finishes its request head', async () => {
-    const url = await start(async () => new Response('x'))
-    const socket = net.connect(Number(new URL(url).port), '127.0.0.1')
+    const url = await start(async () => new Response('x'), NO_TIMEOUTS)
+    const partialHead = 'GET / HTTP/1.1\r\nHost: x\r\n'
+    const arrived = new Promise<net.Socket>((resolve) => server!.server.once('connection', resolve))
+    const socket = net.connect(Number(new URL(url).port), '127.0.0.1', () => socket.write(partialHead))
     socket.on('error', () => {})
-    await new Promise((resolve) => socket.once('connect', resolve))
-    socket.write('GET / HTTP/1.1\r\nHost: x\r\n')
-    await sleep(50)
-    const started = performance.now()
+    const clientSawClose = new Promise<void>((resolve) => socket.once('close', () => resolve()))
+    const serverSide = await arrived
+    await waitFor(() => serverSide.bytesRead >= partialHead.length, 'the partial head to reach the server')
     await server!.close()
     server = undefined
-    expect(performance.now() - started).toBeLessThan(1000)
+    await clientSawClose // close() ended the connection itself
     socket.destroy()
   })
 
   it('a failing waitUntil promise is reported by name only and does not block close()', async () => {
     const error = vi.spyOn(console, 'error').mockImplementation(() => {})
+    const fail = deferred()
     const url = await start(async (_request, context) => {
-      context?.waitUntil?.(sleep(50).then(() => Promise.reject(new TypeError('token=secret'))))
+      context?.waitUntil?.(fail.promise.then(() => Promise.reject(new TypeError('token=secret'))))
       return new Response('ok')
     })
     expect(await (await fetch(url)).text()).toBe('ok')
-    await server!.close()
+    const closing = server!.close()
     server = undefined
+    fail.resolve() // fails after close() began
+    await closing
     expect(error).toHaveBeenCalledTimes(1)
     const logged = JSON.stringify(error.mock.calls)
     expect(logged).toContain('TypeError')
