@@ -5,7 +5,7 @@
  * at a time when half-open). Unit tests with a fake clock, then against a
  * fault-injecting origin over real HTTP, counting what reached "S3".
  */
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest'
 import { serve, type NodeServer } from '../../src/adapters/node.js'
 import { createYatagarasu, silentLogger, type BucketConfig, type FetchHandler, type Logger } from '../../src/index.js'
 import { backoffDelay } from '../../src/reliability/backoff.js'
@@ -13,7 +13,7 @@ import { createCircuitBreaker } from '../../src/reliability/circuit-breaker.js'
 import { createRetryBudget } from '../../src/reliability/retry-budget.js'
 import { startFaultyOrigin, type FaultyOrigin } from '../support/faulty-origin.js'
 import { rawRequest } from '../support/raw-http.js'
-import { sleep } from '../support/wait.js'
+import { until } from '../support/wait.js'
 
 describe('circuit breaker (unit, fake clock)', () => {
   function breaker() {
@@ -158,6 +158,7 @@ describe('retries against a faulty origin', () => {
     await origin?.close()
   })
   beforeEach(() => origin.reset())
+  afterEach(() => void vi.restoreAllMocks())
 
   it('defaults to no retries: one S3 request, 502', async () => {
     origin.queue({ kind: 'status', status: 500 })
@@ -219,18 +220,36 @@ describe('retries against a faulty origin', () => {
     expect(origin.requests).toHaveLength(1)
   })
 
-  it('stops retrying when the client goes away', async () => {
-    origin.setDefault({ kind: 'status', status: 500, headersDelayMs: 100 })
+  it('stops retrying when the client goes away during an attempt', async () => {
+    let answer!: () => void
+    origin.setDefault({ kind: 'status', status: 500, heldUntil: new Promise<void>((resolve) => (answer = resolve)) })
     const controller = new AbortController()
     const pending = handler(new Request(`http://proxy.test/many/a.txt`, { signal: controller.signal }))
-    await sleep(150) // the first attempt failed; now in backoff or the second attempt
+    await until(() => origin.requests.length === 1, 'the first attempt')
     controller.abort()
     const response = await pending
     expect(response.status).toBe(499)
-    const seen = origin.requests.length
-    await sleep(1500)
-    expect(origin.requests.length).toBe(seen)
-    expect(seen).toBeLessThanOrEqual(2)
+    // The attempt under way was hung up on, and none followed it: the pool gave up
+    // before answering 499, so anything after would come from no one.
+    expect(await origin.requests[0]!.done).toEqual({ completed: false, bytesSent: 0 })
+    expect(origin.requests).toHaveLength(1)
+    answer()
+  })
+
+  it('stops retrying when the client goes away during the backoff', async () => {
+    // The longest first backoff (~100 ms); the client leaves once the first attempt failed.
+    vi.spyOn(Math, 'random').mockReturnValue(0.999)
+    origin.setDefault({ kind: 'status', status: 500 })
+    const controller = new AbortController()
+    const pending = handler(new Request(`http://proxy.test/many/a.txt`, { signal: controller.signal }))
+    await until(() => origin.requests.length === 1, 'the first attempt')
+    await origin.requests[0]!.done
+    controller.abort()
+    const response = await pending
+    expect(response.status).toBe(499)
+    // In backoff (or, on a slow machine, already in the second attempt, then hung up on).
+    expect(origin.requests.length).toBeLessThanOrEqual(2)
+    if (origin.requests.length === 2) expect((await origin.requests[1]!.done).completed).toBe(false)
   })
 
   it('the retry budget keeps a failing S3 from being hammered', async () => {
@@ -257,7 +276,11 @@ describe('circuit breaker against a faulty origin', () => {
     origin = await startFaultyOrigin()
   })
   afterAll(async () => origin?.close())
+  // The breakers' clock is performance.now(): faked alone (timers and sockets stay
+  // real), the cooldown passes when the test moves it, not by waiting it out.
+  afterEach(() => void vi.useRealTimers())
   beforeEach(() => {
+    vi.useFakeTimers({ toFake: ['performance'] })
     origin.reset()
     logged.length = 0
     handler = createYatagarasu(
@@ -304,9 +327,15 @@ describe('circuit breaker against a faulty origin', () => {
   it('half-open after the cooldown: one probe at a time, then closed after successThreshold successes', async () => {
     origin.setDefault({ kind: 'status', status: 500 })
     for (let i = 0; i < 3; i++) await get()
-    await sleep(600)
-    origin.setDefault({ kind: 'ok', body: 'back', headersDelayMs: 500 })
-    const [probe, concurrent] = await Promise.all([get('p1'), sleep(50).then(() => get('p2'))])
+    expect((await get()).status).toBe(503)
+    vi.advanceTimersByTime(500) // the cooldown (timeoutSeconds 0.5) on the breaker's clock
+    let answerProbe!: () => void
+    origin.setDefault({ kind: 'ok', body: 'back', heldUntil: new Promise<void>((resolve) => (answerProbe = resolve)) })
+    const pendingProbe = get('p1')
+    await until(() => origin.requests.some((r) => r.url.endsWith('/p1')), 'the probe to reach S3')
+    const concurrent = await get('p2')
+    answerProbe()
+    const probe = await pendingProbe
     expect(probe.status).toBe(200)
     expect(concurrent.status).toBe(503) // refused while the probe was out
     expect(origin.requests.filter((r) => r.url.endsWith('/p2'))).toHaveLength(0)
@@ -319,7 +348,9 @@ describe('circuit breaker against a faulty origin', () => {
   it('a failed probe reopens the circuit', async () => {
     origin.setDefault({ kind: 'status', status: 500 })
     for (let i = 0; i < 3; i++) await get()
-    await sleep(600)
+    vi.advanceTimersByTime(499)
+    expect((await get()).status).toBe(503) // not yet
+    vi.advanceTimersByTime(1)
     expect((await get()).status).toBe(502) // the probe
     expect(origin.requests).toHaveLength(4)
     expect((await get()).status).toBe(503)
