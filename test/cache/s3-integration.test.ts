@@ -7,6 +7,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import { serve, type NodeServer } from '../../src/adapters/node.js'
 import { createCache, createYatagarasu, type YatagarasuCache } from '../../src/index.js'
 import { startTestS3, TEST_CREDENTIALS, type TestS3 } from '../support/test-s3.js'
+import { until } from '../support/wait.js'
 
 const SLOW_SIZE = 512 * 1024
 let s3: TestS3
@@ -15,6 +16,9 @@ let cache: YatagarasuCache
 
 const slowBytes = new Uint8Array(SLOW_SIZE).map((_, i) => (i * 13) % 256)
 const requestsFor = (key: string) => s3.requests.filter((r) => r.key === key && r.method === 'GET')
+/** Waits for the cache write that follows a response (it happens in the server's waitUntil). */
+const untilCached = (entries: number) =>
+  until(() => cache.stats().buckets.find((b) => b.bucket === 'cdn')?.layers[0]?.entries === entries, `${entries} cached object(s)`)
 
 beforeAll(async () => {
   s3 = await startTestS3({ buckets: [{ name: 'assets', region: 'eu-west-1' }] })
@@ -79,7 +83,7 @@ describe('cache over HTTP, in front of the test S3', () => {
   it('a hit carries what S3 sent: status, body and object headers', async () => {
     const miss = await fetch(`${proxy.url}/cdn/logo.svg`)
     const missBody = await miss.text()
-    await new Promise((resolve) => setTimeout(resolve, 20))
+    await untilCached(1)
     const hit = await fetch(`${proxy.url}/cdn/logo.svg`)
     expect([miss.headers.get('x-cache'), hit.headers.get('x-cache')]).toEqual(['MISS', 'HIT'])
     expect(await hit.text()).toBe(missBody)
@@ -111,7 +115,7 @@ describe('cache over HTTP, in front of the test S3', () => {
     }
     expect(received).toBe(SLOW_SIZE)
     expect((await requestsFor('slow.bin')[0]!.done).completed).toBe(true)
-    await new Promise((resolve) => setTimeout(resolve, 20))
+    await untilCached(1)
     const hit = await fetch(`${proxy.url}/cdn/slow.bin`)
     expect(hit.headers.get('x-cache')).toBe('HIT')
     expect(Buffer.from(await hit.arrayBuffer()).equals(Buffer.from(slowBytes))).toBe(true)

@@ -12,7 +12,7 @@ import { assertBuilt, ROOT, runCli, startCliServer, tempDir, type CliServer } fr
 import { parsePrometheusText, valueOf } from '../support/prometheus-text.js'
 import { startTestS3, TEST_CREDENTIALS, type TestS3 } from '../support/test-s3.js'
 import { freePort } from '../support/free-port.js'
-import { sleep } from '../support/wait.js'
+import { until } from '../support/wait.js'
 
 const JWT_SECRET = 'server-cli-test-secret-0123456789abcdef'
 const SLOW_SIZE = 2 * 1024 * 1024
@@ -69,6 +69,15 @@ function s3Env(): Record<string, string> {
     S3_SECRET_KEY: TEST_CREDENTIALS.secretAccessKey,
     JWT_SECRET,
   }
+}
+
+/** Waits until the server's cache holds `entries` objects of `bucket` (its /metrics gauge): the write happens after the response. */
+async function untilCached(server: CliServer, bucket: string, entries = 1): Promise<void> {
+  const held = async () => {
+    const metrics = parsePrometheusText(await (await fetch(`${server.url}/metrics`)).text())
+    return valueOf(metrics, 'yatagarasu_cache_entries', { bucket }) >= entries
+  }
+  await until(held, `${entries} cached object(s) in ${bucket}`)
 }
 
 async function serve(text: string, env: Record<string, string> = s3Env(), extra: string[] = []): Promise<CliServer> {
@@ -217,7 +226,7 @@ describe('yatagarasu serve', () => {
     expect(first.status).toBe(200)
     expect(await first.text()).toBe('hello world')
     expect(first.headers.get('x-cache')).toBe('MISS')
-    await sleep(50)
+    await untilCached(server, 'public')
     const second = await fetch(`${server.url}/public/hello.txt`)
     expect(second.headers.get('x-cache')).toBe('HIT')
     await second.text()
@@ -228,6 +237,7 @@ describe('yatagarasu serve', () => {
     expect(await authorized.text()).toBe('for alice')
     const viaHeader = await fetch(`${server.url}/private/secret.txt`, { headers: { Authorization: `Bearer ${jwt}` } })
     await viaHeader.text()
+    const lastId = viaHeader.headers.get('x-request-id')
 
     const requestId = first.headers.get('x-request-id')
     const line = await server.waitForLog((l) => l.message === 'request' && l.requestId === requestId)
@@ -250,7 +260,7 @@ describe('yatagarasu serve', () => {
     const alice = await server.waitForLog((l) => l.message === 'request' && l.user === 'alice' && l.status === 200)
     expect(alice).toMatchObject({ bucket: 'private', key: 'secret.txt' })
     await server.waitForLog((l) => l.message === 'request' && l.status === 401)
-    await sleep(100)
+    await server.waitForLog((l) => l.message === 'request' && l.requestId === lastId) // the last request's line is out
     const output = server.output()
     expect(output).not.toContain(jwt)
     expect(output).not.toContain('X-Amz-Signature')
@@ -392,7 +402,7 @@ describe('yatagarasu serve', () => {
     const server = await startCliServer(path, s3Env())
     servers.push(server)
     await (await fetch(`${server.url}/public/hello.txt`)).text()
-    await sleep(50)
+    await untilCached(server, 'public')
     const cached = await fetch(`${server.url}/public/hello.txt`)
     expect(await cached.text()).toBe('hello world')
     expect(cached.headers.get('x-cache')).toBe('HIT')
