@@ -21,13 +21,15 @@ let config: YatagarasuConfig
 
 beforeAll(async () => {
   origin = await startFaultyOrigin()
+  const s3 = { bucket: 'bucket', region: 'us-east-1', endpoint: origin.endpoint, accessKey: 'AK', secretKey: 'SK' }
   config = {
     buckets: [
-      {
-        name: 'b',
-        pathPrefix: '/b',
-        s3: { bucket: 'bucket', region: 'us-east-1', endpoint: origin.endpoint, accessKey: 'AK', secretKey: 'SK', timeout: 0.3, idleTimeout: 0.3 },
-      },
+      // The body tests: S3's first byte may take long on a busy machine; a stall is for ever.
+      { name: 'b', pathPrefix: '/b', s3: { ...s3, timeout: 30, idleTimeout: 0.3 } },
+      // A body in timed pieces: gaps far inside the idle timeout, however busy the machine.
+      { name: 'steady', pathPrefix: '/steady', s3: { ...s3, timeout: 30, idleTimeout: 10 } },
+      // The first-byte tests: headers that are held or never come.
+      { name: 'first', pathPrefix: '/first', s3: { ...s3, timeout: 0.3 } },
     ],
   }
   proxy = await serve(createYatagarasu(config, { logger: silentLogger }))
@@ -45,7 +47,7 @@ describe('first-byte timeout (s3.timeout)', () => {
     // S3's headers are held until after the answer: only the timeout can produce it.
     let sendHeaders!: () => void
     origin.queue({ kind: 'ok', body: 'late', heldUntil: new Promise<void>((resolve) => (sendHeaders = resolve)) })
-    const response = await rawRequest(`${proxy.url}/b/slow.txt`)
+    const response = await rawRequest(`${proxy.url}/first/slow.txt`)
     expect(response.status).toBe(504)
     expect(JSON.parse(response.body.toString()).error.code).toBe('GatewayTimeout')
     expect(origin.requests).toHaveLength(1)
@@ -55,7 +57,7 @@ describe('first-byte timeout (s3.timeout)', () => {
 
   it('a hanging S3 is a 504 too', async () => {
     origin.queue({ kind: 'hang' })
-    expect((await rawRequest(`${proxy.url}/b/hang.txt`)).status).toBe(504)
+    expect((await rawRequest(`${proxy.url}/first/hang.txt`)).status).toBe(504)
   })
 })
 
@@ -118,9 +120,12 @@ describe('idle timeout between body chunks (s3.idleTimeout)', () => {
     expect(origin.requests).toHaveLength(2)
   })
 
+  // Where a chunk falls against the idle timeout exactly is shown on a fake clock
+  // (idle-timeout.test.ts); here, over real sockets, that a body sent in timed pieces
+  // passes the watchdog whole.
   it('lets a slow but steady body through (each chunk within the idle timeout)', async () => {
     origin.queue({ kind: 'ok', body: BODY, chunkSize: 8 * 1024, intervalMs: 50 }) // 8 chunks, 0.4 s in all
-    const response = await rawRequest(`${proxy.url}/b/steady.bin`)
+    const response = await rawRequest(`${proxy.url}/steady/steady.bin`)
     expect(response.status).toBe(200)
     expect(response.complete).toBe(true)
     expect(response.body.toString()).toBe(BODY)
