@@ -11,8 +11,9 @@ const SENSITIVE_NAME = /authorization|cookie|token|secret|password|passwd|creden
 // A JWS compact serialisation: three base64url parts, the first two starting `eyJ` ('{"').
 const JWT = /eyJ[A-Za-z0-9_-]*\.eyJ[A-Za-z0-9_-]*\.[A-Za-z0-9_-]*/g
 
-// http(s) URLs: their user info and query string.
-const URL_PARTS = /\b(https?:\/\/)(?:[^\s/@?#]*@)?([^\s?#]*)(?:\?[^\s#]*)?/gi
+// URLs of any scheme (http, https, redis, rediss, ...): the user info (up to the last
+// `@` before the path, so a password holding an unencoded `@` goes whole) and the query.
+const URL_PARTS = /\b([a-z][a-z0-9+.-]*:\/\/)(?:[^\s/?#]*@)?([^\s?#]*)(\?[^\s#]*)?/gi
 
 const MAX_DEPTH = 6
 
@@ -24,14 +25,19 @@ export function redactFields(fields: Record<string, unknown>): Record<string, un
 /** `value` with JWTs and URL query strings / user info redacted. */
 export function redactText(value: string): string {
   if (value.length === 0) return value
-  let out = value.includes('eyJ') ? value.replace(JWT, REDACTED) : value
-  if (/https?:\/\//i.test(out)) {
-    out = out.replace(URL_PARTS, (match, scheme: string, rest: string) => {
-      const hadQuery = match.includes('?')
-      return `${scheme}${rest}${hadQuery ? `?${REDACTED}` : ''}`
-    })
-  }
-  return out
+  const out = value.includes('eyJ') ? value.replace(JWT, REDACTED) : value
+  return redactUrls(out, `?${REDACTED}`)
+}
+
+/**
+ * `text` with the user info of every URL in it removed and each query string replaced
+ * by `queryMark` (default: removed too). Passwords, API keys and presigned signatures
+ * live there; scheme, host, port, path and fragment stay, so the URL still says where.
+ * Used for log fields and for everything `yatagarasu check` prints.
+ */
+export function redactUrls(text: string, queryMark = ''): string {
+  if (!text.includes('://')) return text
+  return text.replace(URL_PARTS, (_match, scheme: string, rest: string, query: string | undefined) => `${scheme}${rest}${query !== undefined ? queryMark : ''}`)
 }
 
 function redactObject(object: Record<string, unknown>, depth: number): Record<string, unknown> {

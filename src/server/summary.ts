@@ -1,11 +1,13 @@
 /**
  * `yatagarasu check`'s summary of a valid config: what will be served and how, with
- * every credential shown as `***`.
+ * every credential shown as `***` and every URL (JWKS, S3 endpoint, Redis, ...) without
+ * its user info and query string.
  */
 import type { ResolvedTokenSource } from '../auth/token-sources.js'
 import { resolveConfig } from '../config/resolve.js'
 import type { ResolvedBucket } from '../config/types.js'
 import type { ConfigIssue } from '../errors.js'
+import { redactUrls } from '../logging/redact.js'
 import type { LoadedConfig } from './config-file.js'
 
 const MASK = '***'
@@ -45,7 +47,8 @@ export function summarize(loaded: LoadedConfig): string {
     lines.push(`bucket ${bucket.name.padEnd(width)}  ${bucket.pathPrefix || '/'}`)
     for (const [label, text] of describeBucket(bucket)) lines.push(`  ${label.padEnd(8)} ${text}`)
   }
-  return `${lines.join('\n')}\n`
+  // Over the whole text, not per field: a URL a later line adds can't be missed.
+  return `${redactUrls(lines.join('\n'))}\n`
 }
 
 function describeBucket(bucket: ResolvedBucket): Array<[string, string]> {
@@ -66,7 +69,7 @@ function describeBucket(bucket: ResolvedBucket): Array<[string, string]> {
   if (auth === undefined) out.push(['auth', 'none (public)'])
   else {
     const jwt = auth.jwt
-    const key = jwt.secret !== undefined ? `secret ${MASK}` : jwt.jwksUrl !== undefined ? `JWKS ${jwt.jwksUrl}` : 'public key'
+    const key = jwt.secret !== undefined ? `secret ${MASK}` : jwt.jwksUrl !== undefined ? `JWKS ${redactUrls(jwt.jwksUrl)}` : 'public key'
     const rules = jwt.claimsVerification.length
     out.push([
       'auth',
