@@ -12,6 +12,7 @@ import { privateCacheControl } from '../http/cache-control.js'
 import { withHeader } from '../http/mutable-response.js'
 import { describeError } from '../logging/describe-error.js'
 import { consoleLogger, type Logger } from '../logging/logger.js'
+import { redactUrls } from '../logging/redact.js'
 
 export interface JwtAuthOptions {
   /** Receives JWKS fetch failures and key problems (never a token). Default: {@link consoleLogger}. */
@@ -147,7 +148,7 @@ function createGuard(bucket: string, jwt: ResolvedJwt, options: JwtAuthOptions, 
   const sources = jwt.tokenSources
   const queryNames = sources.flatMap((source: ResolvedTokenSource) => (source.type === 'query' ? [source.name] : []))
   const rules = jwt.claimsVerification
-  const jwksUrlForLogs = jwt.jwksUrl === undefined ? undefined : withoutQuery(jwt.jwksUrl)
+  const jwksUrlForLogs = jwt.jwksUrl === undefined ? undefined : redactUrls(jwt.jwksUrl)
   let importFailureLogged = false
 
   warnAboutShortSecret(bucket, jwt, logger)
@@ -222,9 +223,4 @@ function warnAboutShortSecret(bucket: string, jwt: ResolvedJwt, logger: Logger):
 /** A quoted-string body (RFC 9110 §5.6.4) from any text: printable ASCII, `"` and `\` escaped. */
 function quotedStringText(text: string): string {
   return text.replace(/[^\x20-\x7e]/g, '?').replace(/["\\]/g, '\\$&')
-}
-
-function withoutQuery(url: string): string {
-  const parsed = new URL(url)
-  return `${parsed.origin}${parsed.pathname}`
 }
