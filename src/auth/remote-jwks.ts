@@ -1,4 +1,5 @@
 import { createLocalJWKSet, errors, type FlattenedJWSInput, type JSONWebKeySet, type JWSHeaderParameters } from 'jose'
+import { fetchBounded } from '../net/read-bounded.js'
 
 export type JwksFetch = (input: string, init: RequestInit) => Promise<Response>
 
@@ -16,7 +17,7 @@ export interface RemoteJwksOptions {
   cooldownMs?: number
   /** Age (ms) after which the set is refetched before use. Default 10 minutes. */
   maxAgeMs?: number
-  /** Time allowed for one fetch (ms). Default 5000. */
+  /** Time allowed for one fetch, headers and body (ms). Default 5000. */
   timeoutMs?: number
   /** Told about each failed fetch (the set is unreachable, not 200, not a key set). */
   onFetchError?: (error: unknown, usingStaleKeys: boolean) => void
@@ -30,7 +31,7 @@ export class JwksUnavailableError extends Error {
 }
 
 // A key set is a few KB; anything far larger is not one.
-const MAX_JWKS_BYTES = 512 * 1024
+export const MAX_JWKS_BYTES = 512 * 1024
 
 /**
  * A remote JSON Web Key Set (RFC 7517 §5), built on jose's local key-set matching. Unlike
@@ -53,23 +54,16 @@ export function createRemoteJwks(url: string, options: RemoteJwksOptions = {}): 
   let lastError: unknown
 
   async function load(): Promise<void> {
-    const response = await fetchImpl(url, {
-      method: 'GET',
-      headers: { accept: 'application/jwk-set+json, application/json' },
-      signal: AbortSignal.timeout(timeoutMs),
+    // The cap is counted while the body streams in and the deadline covers the body too:
+    // a hostile or broken issuer can hold neither memory nor this request for longer.
+    const answer = await fetchBounded(url, {
+      fetch: fetchImpl,
+      init: { method: 'GET', headers: { accept: 'application/jwk-set+json, application/json' } },
+      maxBytes: MAX_JWKS_BYTES,
+      timeoutMs,
     })
-    if (response.status !== 200) {
-      response.body?.cancel().catch(() => {})
-      throw new Error(`JWKS endpoint answered ${response.status}`)
-    }
-    const declared = Number(response.headers.get('content-length'))
-    if (declared > MAX_JWKS_BYTES) {
-      response.body?.cancel().catch(() => {})
-      throw new Error('JWKS response is too large')
-    }
-    const text = await response.text()
-    if (text.length > MAX_JWKS_BYTES) throw new Error('JWKS response is too large')
-    keys = createLocalJWKSet(JSON.parse(text) as JSONWebKeySet)
+    if (answer.status !== 200) throw new Error(`JWKS endpoint answered ${answer.status}`)
+    keys = createLocalJWKSet(JSON.parse(new TextDecoder().decode(answer.bytes)) as JSONWebKeySet)
     loadedAt = now()
   }
 

@@ -7,6 +7,8 @@
  */
 import type { ResolvedBucket, ResolvedS3Target } from '../config/types.js'
 import type { FetchFunction } from '../s3/s3-client.js'
+import { isYatagarasuError } from '../errors.js'
+import { fetchBounded } from '../net/read-bounded.js'
 import { objectUrlBase } from '../s3/object-url.js'
 import { createS3Signer } from '../s3/sigv4.js'
 
@@ -48,16 +50,17 @@ export function createReadiness(buckets: readonly ResolvedBucket[], options: Rea
   async function probe(target: ResolvedS3Target): Promise<string | undefined> {
     const { url, sign } = targets.get(target)!
     try {
-      const response = await options.fetch(url.href, {
-        method: 'HEAD',
-        headers: sign('HEAD', url),
-        signal: AbortSignal.timeout(timeoutMs),
-        redirect: 'manual',
+      // The same bounded read as every document the proxy fetches for itself: one deadline
+      // for the whole answer, and no body expected (a HEAD), so none is kept.
+      const answer = await fetchBounded(url.href, {
+        fetch: options.fetch,
+        init: { method: 'HEAD', headers: sign('HEAD', url), redirect: 'manual' },
+        maxBytes: 0,
+        timeoutMs,
       })
-      await response.body?.cancel().catch(() => {})
-      return response.status >= 500 ? `status ${response.status}` : undefined
+      return answer.status >= 500 ? `status ${answer.status}` : undefined
     } catch (error) {
-      return error instanceof Error && (error.name === 'TimeoutError' || (error.cause as Error | undefined)?.name === 'TimeoutError') ? 'timeout' : 'unreachable'
+      return isYatagarasuError(error, 'RemoteDocumentTimeout') ? 'timeout' : 'unreachable'
     }
   }
 

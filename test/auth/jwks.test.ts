@@ -7,7 +7,8 @@
 import http from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest'
-import { compose, createYatagarasu, jwtAuth, resolveConfig, routing, type JwtConfig } from '../../src/index.js'
+import { createRemoteJwks, JwksUnavailableError } from '../../src/auth/remote-jwks.js'
+import { compose, createYatagarasu, isYatagarasuError, jwtAuth, resolveConfig, routing, type JwtConfig } from '../../src/index.js'
 import { errorOf, fakeS3, keyPair, memoryLogger, S3, sign, type KeyPair } from '../support/jwt-fixtures.js'
 
 interface JwksServer {
@@ -275,5 +276,70 @@ describe('refresh', () => {
     expect(await get(token)).toBe(200) // stale keys keep working during an issuer outage
     expect(jwks.fetches).toBe(3)
     expect(logger.entries.some((entry) => entry.level === 'warn' && entry.message.startsWith('JWKS refresh failed'))).toBe(true)
+  })
+})
+
+describe('bounded reads over real HTTP', () => {
+  /** An issuer that streams (chunked, no Content-Length) until the client hangs up; `closed` resolves with the bytes it got out. */
+  async function hostileIssuer(send: (res: http.ServerResponse) => void) {
+    let closed!: (bytes: number) => void
+    const done = new Promise<number>((resolve) => (closed = resolve))
+    const server = http.createServer((req, res) => {
+      res.writeHead(200, { 'Content-Type': 'application/json' })
+      res.on('close', () => closed(res.socket?.bytesWritten ?? req.socket.bytesWritten))
+      send(res)
+    })
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+    const { port } = server.address() as AddressInfo
+    return {
+      url: `http://127.0.0.1:${port}/jwks.json`,
+      closed: done,
+      close: () => new Promise<void>((resolve) => server.close(() => resolve())).then(() => server.closeAllConnections()),
+    }
+  }
+
+  it('an endpoint streaming past 512 KiB without Content-Length is cut there, its connection closed', async () => {
+    const chunk = Buffer.alloc(64 * 1024, 0x20)
+    const issuer = await hostileIssuer((res) => {
+      // As fast as the client reads, up to 1 GiB: what held 1.1 GB in one fetch before.
+      let sent = 0
+      const pump = () => {
+        while (sent < 1024 ** 3 && !res.destroyed) {
+          sent += chunk.length
+          if (!res.write(chunk)) return void res.once('drain', pump)
+        }
+        res.end()
+      }
+      pump()
+    })
+    try {
+      const errors: unknown[] = []
+      const getKey = createRemoteJwks(issuer.url, { onFetchError: (error) => errors.push(error) })
+      await expect(getKey({ alg: 'RS256', kid: 'k1' }, { payload: '', signature: '' })).rejects.toBeInstanceOf(JwksUnavailableError)
+      expect(isYatagarasuError(errors[0], 'RemoteDocumentTooLarge')).toBe(true)
+      const written = await issuer.closed
+      // The cap plus what socket buffers hold in flight: megabytes, not the gigabyte on offer.
+      expect(written).toBeLessThan(32 * 1024 * 1024)
+    } finally {
+      await issuer.close()
+    }
+  })
+
+  it('an endpoint trickling its body fails at the deadline, which covers the body', async () => {
+    const issuer = await hostileIssuer((res) => {
+      res.write('{"keys":[')
+      const timer = setInterval(() => res.write(' '), 20)
+      res.on('close', () => clearInterval(timer))
+    })
+    try {
+      const errors: unknown[] = []
+      // Headers come at once; only a deadline that covers the body can end this.
+      const getKey = createRemoteJwks(issuer.url, { timeoutMs: 300, onFetchError: (error) => errors.push(error) })
+      await expect(getKey({ alg: 'RS256', kid: 'k1' }, { payload: '', signature: '' })).rejects.toBeInstanceOf(JwksUnavailableError)
+      expect(isYatagarasuError(errors[0], 'RemoteDocumentTimeout')).toBe(true)
+      await issuer.closed
+    } finally {
+      await issuer.close()
+    }
   })
 })
