@@ -151,7 +151,7 @@ describe('createYatagarasu(config, { metrics, requestLog })', () => {
     )
     const response = await handler(
       new Request(`http://proxy.test/cdn/dir/a%20b.bin?token=${TOKEN_LIKE}&X-Amz-Signature=abc`, {
-        headers: { Authorization: `Bearer ${TOKEN_LIKE}`, 'X-Request-ID': 'req-1' },
+        headers: { Authorization: `Bearer ${TOKEN_LIKE}`, 'X-Request-ID': 'req-1', 'User-Agent': 'curl/8.5.0' },
       }),
       { clientIp: '192.0.2.7' },
     )
@@ -166,6 +166,7 @@ describe('createYatagarasu(config, { metrics, requestLog })', () => {
       fields: {
         requestId: 'req-1',
         method: 'GET',
+        path: '/cdn/dir/a%20b.bin',
         bucket: 'cdn',
         key: 'dir/a b.bin',
         status: 200,
@@ -174,14 +175,49 @@ describe('createYatagarasu(config, { metrics, requestLog })', () => {
         s3Ms: expect.any(Number),
         cache: 'BYPASS',
         clientIp: '192.0.2.7',
+        userAgent: 'curl/8.5.0',
         outcome: 'completed',
       },
     })
-    expect(logger.entries[1]!.fields).toMatchObject({ bucket: 'private', status: 401 })
+    expect(logger.entries[1]!.fields).toMatchObject({ path: '/private/x', bucket: 'private', status: 401 })
+    expect(logger.entries[1]!.fields).not.toHaveProperty('userAgent')
     const everything = JSON.stringify(logger.entries) + metrics.render()
     expect(everything).not.toContain(TOKEN_LIKE)
     expect(everything).not.toContain('X-Amz-Signature')
     expect(everything).not.toContain('?')
+  })
+
+  it('logs the raw path and user agent of requests that matched no bucket or were refused before routing', async () => {
+    const logger = memoryLogger()
+    const handler = createYatagarasu(config(), { fetch: stubS3, requestLog: logger, logger: memoryLogger() })
+    const headers = { 'User-Agent': 'scanner/1.0' }
+    await (await handler(new Request(`http://proxy.test/nowhere/file.txt?token=${TOKEN_LIKE}`, { headers }))).arrayBuffer()
+    // What the client sent, not what URL parsing made of it (that would point at the cdn bucket).
+    const raw = '/media/..\\cdn\\secret.txt'
+    await (await handler(new Request('http://proxy.test/cdn/secret.txt?sig=abc', { headers }), { rawPath: `${raw}?sig=abc` })).arrayBuffer()
+
+    expect(logger.entries.map((entry) => entry.fields)).toEqual([
+      expect.objectContaining({ path: '/nowhere/file.txt', status: 404, userAgent: 'scanner/1.0' }),
+      expect.objectContaining({ path: raw, status: 400, userAgent: 'scanner/1.0' }),
+    ])
+    for (const { fields } of logger.entries) {
+      expect(fields).not.toHaveProperty('bucket')
+      expect(fields).not.toHaveProperty('key')
+    }
+    const everything = JSON.stringify(logger.entries)
+    expect(everything).not.toContain(TOKEN_LIKE)
+    expect(everything).not.toContain('sig=')
+  })
+
+  it('clips a long path and user agent', async () => {
+    const logger = memoryLogger()
+    const handler = createYatagarasu(config(), { fetch: stubS3, requestLog: logger, logger: memoryLogger() })
+    const long = 'a'.repeat(5000)
+    await (await handler(new Request(`http://proxy.test/nowhere/${long}`, { headers: { 'User-Agent': long } }))).arrayBuffer()
+    const { path, userAgent } = logger.entries[0]!.fields as { path: string; userAgent: string }
+    expect(path.length).toBeLessThanOrEqual(1025)
+    expect(path.startsWith('/nowhere/aaa')).toBe(true)
+    expect(userAgent.length).toBeLessThanOrEqual(1025)
   })
 })
 
