@@ -8,6 +8,7 @@ import { resolveConfig } from '../config/resolve.js'
 import type { ResolvedBucket } from '../config/types.js'
 import type { ConfigIssue } from '../errors.js'
 import { redactUrls } from '../logging/redact.js'
+import type { CacheSettings } from './cache-settings.js'
 import type { LoadedConfig } from './config-file.js'
 
 const MASK = '***'
@@ -38,6 +39,9 @@ export function summarize(loaded: LoadedConfig): string {
   lines.push(row('logging', `${settings.logging.level}, ${settings.logging.format}`))
   const audit = settings.auditLog
   lines.push(row('audit log', !audit.enabled ? 'off' : audit.output === 'file' ? `file ${audit.filePath}` : audit.output))
+  if (settings.cache) lines.push(row('cache', cacheLayers(settings.cache)))
+  const store = settings.rateLimitStore
+  if (store.kind === 'redis') lines.push(row('rate store', `redis ${redis(store)}`))
   if (resolved.basePath) lines.push(row('base path', resolved.basePath))
   if (resolved.rateLimiting) lines.push(row('rate limit', rate(resolved.rateLimiting)))
   lines.push('')
@@ -98,6 +102,25 @@ function source(token: ResolvedTokenSource): string {
     case 'query':
       return `?${token.name}=`
   }
+}
+
+function cacheLayers(cache: CacheSettings): string {
+  const layers = cache.layers.map((layer) => {
+    switch (layer) {
+      case 'memory':
+        return `memory ${size(cache.memory.maxSize)}, items up to ${size(cache.memory.maxItemSize)}`
+      case 'disk':
+        return `disk ${cache.disk?.directory ?? ''} ${size(cache.disk?.maxSize ?? 0)}`
+      case 'redis':
+        return `redis ${cache.redis ? redis(cache.redis) : ''}`
+    }
+  })
+  return `layers ${layers.join(' -> ')}`
+}
+
+/** Where a Redis is, never how to log in: the URL's user info goes in the final pass, the password field here. */
+function redis(settings: { url: string; password?: string; database: number; keyPrefix: string }): string {
+  return `${redactUrls(settings.url)} db ${settings.database}, prefix ${settings.keyPrefix}${settings.password !== undefined ? `, password ${MASK}` : ''}`
 }
 
 function rate(limit: { requestsPerSecond: number; burstSize: number; key: string }): string {

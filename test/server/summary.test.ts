@@ -55,6 +55,24 @@ buckets:
     return { path: '/etc/yatagarasu/config.yaml', config, settings: resolveServerSettings(config), warnings: [] }
   }
 
+  it('prints the Redis URLs of the cache layers and the rate-limit store without user info or query', () => {
+    const withRedis = `${yaml}
+cache:
+  cache_layers: [memory, redis]
+  redis:
+    redis_url: redis://default:redis-p@ss@cache.internal:6379/0?tls=off&token=REDIS-TOKEN
+    redis_password: other-redis-pass
+rate_limiting:
+  requests_per_second: 10
+  store: redis
+  redis_url: rediss://limiter:LIMITER-PASS@limits.internal:6380
+`
+    const text = summarize(loaded(withRedis))
+    expect(text).toMatch(/cache\s+layers memory 256MB, items up to 10MB -> redis redis:\/\/cache\.internal:6379\/0 db 0, prefix yatagarasu:, password \*\*\*/)
+    expect(text).toMatch(/rate store\s+redis rediss:\/\/limits\.internal:6380 db 0/)
+    for (const secret of ['redis-p@ss', 'p@ss', 'ss@cache', 'REDIS-TOKEN', 'tls=off', 'other-redis-pass', 'LIMITER-PASS', 'limiter:']) expect(text).not.toContain(secret)
+  })
+
   it('prints the JWKS URL without its query, the endpoint, and no secret', () => {
     const text = summarize(loaded(yaml))
     expect(text).toMatch(/auth\s+JWT RS256 \(JWKS https:\/\/idp\.example\/\.well-known\/jwks\.json\); token from \?token=/)
