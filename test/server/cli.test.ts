@@ -247,6 +247,7 @@ describe('yatagarasu serve', () => {
       message: 'request',
       requestId,
       method: 'GET',
+      path: '/public/hello.txt',
       bucket: 'public',
       key: 'hello.txt',
       status: 200,
@@ -255,10 +256,11 @@ describe('yatagarasu serve', () => {
       s3Ms: expect.any(Number),
       cache: 'MISS',
       clientIp: '127.0.0.1',
+      userAgent: 'node',
       outcome: 'completed',
     })
     const alice = await server.waitForLog((l) => l.message === 'request' && l.user === 'alice' && l.status === 200)
-    expect(alice).toMatchObject({ bucket: 'private', key: 'secret.txt' })
+    expect(alice).toMatchObject({ path: '/private/secret.txt', bucket: 'private', key: 'secret.txt' })
     await server.waitForLog((l) => l.message === 'request' && l.status === 401)
     await server.waitForLog((l) => l.message === 'request' && l.requestId === lastId) // the last request's line is out
     const output = server.output()
