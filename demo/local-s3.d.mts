@@ -7,4 +7,10 @@ export interface LocalS3 {
   port: number
   close(): Promise<void>
 }
-export function startLocalS3(options: { buckets: string[]; host?: string; port?: number }): Promise<LocalS3>
+export function startLocalS3(options: {
+  buckets: string[]
+  host?: string
+  port?: number
+  /** Where s3rver keeps objects; kept on close. Default: a temp directory, removed on close. */
+  directory?: string
+}): Promise<LocalS3>

@@ -42,11 +42,15 @@ function endToEnd(headers) {
 }
 
 /**
- * Starts s3rver with `buckets` in a temp directory (removed by close) and the front on
- * `host:port` (port 0: any free port). Resolves with the front's endpoint.
+ * Starts s3rver with `buckets` in `directory` (default: a temp directory, removed by close;
+ * one given is kept, e.g. a volume) and the front on `host:port` (port 0: any free port).
+ * Resolves with the front's endpoint.
  */
-export async function startLocalS3({ buckets, host = '127.0.0.1', port = 0 }) {
-  const directory = mkdtempSync(join(tmpdir(), 'yatagarasu-s3-'))
+export async function startLocalS3({ buckets, host = '127.0.0.1', port = 0, directory: keptDirectory }) {
+  const directory = keptDirectory ?? mkdtempSync(join(tmpdir(), 'yatagarasu-s3-'))
+  const removeDirectory = () => {
+    if (keptDirectory === undefined) rmSync(directory, { recursive: true, force: true })
+  }
   const s3rver = new S3rver({
     address: '127.0.0.1',
     port: 0,
@@ -106,7 +110,7 @@ export async function startLocalS3({ buckets, host = '127.0.0.1', port = 0 }) {
     })
   } catch (error) {
     await s3rver.close()
-    rmSync(directory, { recursive: true, force: true })
+    removeDirectory()
     throw error
   }
   const address = front.address()
@@ -119,7 +123,7 @@ export async function startLocalS3({ buckets, host = '127.0.0.1', port = 0 }) {
       await new Promise((resolve) => front.close(() => resolve()))
       agent.destroy()
       await s3rver.close()
-      rmSync(directory, { recursive: true, force: true })
+      removeDirectory()
     },
   }
 }

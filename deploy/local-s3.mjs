@@ -1,15 +1,16 @@
 #!/usr/bin/env node
 /**
- * A local S3 for compose.yaml: s3rver (an S3-compatible store on disk, from npm) with the
- * buckets deploy/config.yaml routes to and a sample object in each. For trying the stack
- * out, not for production: s3rver does not check signatures.
+ * A local S3 for compose.yaml: the demo's local S3 (demo/local-s3.mjs: s3rver, an
+ * S3-compatible store on disk from npm, behind a front that answers suffix ranges such as
+ * `bytes=-5` as S3 does) with the buckets deploy/config.yaml routes to and a sample object
+ * in each. For trying the stack out, not for production: s3rver does not check signatures.
  *
  * Environment: S3_HOST (default 0.0.0.0), S3_PORT (default 4568; 0 = any free port),
  * S3_DIRECTORY (default /data). Credentials are s3rver's: access key and secret `S3RVER`.
  * Prints `listening on http://HOST:PORT` once the samples are in; SIGTERM/SIGINT stop it.
  */
 import http from 'node:http'
-import S3rver from 's3rver'
+import { startLocalS3 } from '../demo/local-s3.mjs'
 
 const BUCKETS = ['assets', 'private']
 const SAMPLES = [
@@ -18,21 +19,19 @@ const SAMPLES = [
 ]
 
 const host = process.env.S3_HOST || '0.0.0.0'
-const server = new S3rver({
-  address: host,
+const s3 = await startLocalS3({
+  buckets: BUCKETS,
+  host,
   port: Number(process.env.S3_PORT || 4568),
   directory: process.env.S3_DIRECTORY || '/data',
-  silent: true,
-  configureBuckets: BUCKETS.map((name) => ({ name })),
 })
-const { port } = await server.run()
-const endpoint = `http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${port}`
+const endpoint = `http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${s3.port}`
 
 // s3rver accepts unsigned writes; the samples are written on every start (same content).
 for (const sample of SAMPLES) await put(sample)
 
-process.stdout.write(`listening on http://${host}:${port}\n`)
-for (const signal of ['SIGTERM', 'SIGINT']) process.once(signal, () => server.close().then(() => process.exit(0)))
+process.stdout.write(`listening on http://${host}:${s3.port}\n`)
+for (const signal of ['SIGTERM', 'SIGINT']) process.once(signal, () => s3.close().then(() => process.exit(0)))
 
 function put({ bucket, key, type, body }) {
   return new Promise((resolve, reject) => {

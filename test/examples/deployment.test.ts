@@ -60,6 +60,7 @@ function interpolate(value: string, env: Record<string, string>): string {
 interface Service {
   build?: string | { context: string }
   image?: string
+  working_dir?: string
   command?: string[] | string
   environment?: Record<string, string>
   volumes?: string[]
@@ -161,8 +162,12 @@ describe('compose.yaml', () => {
     const hostPorts = proxies.map(([, service]) => service.ports?.[0]?.split(':')[0])
     expect(new Set(hostPorts).size).toBe(2)
     expect(services.redis?.image).toMatch(/^redis:/)
-    expect(services.s3?.command).toEqual(expect.arrayContaining([expect.stringContaining('node local-s3.mjs')]))
-    expect(services.s3?.volumes).toContain('./deploy/local-s3.mjs:/srv/local-s3.mjs:ro')
+    // The demo's local S3, whose front gives suffix ranges S3's meaning (plain s3rver doesn't).
+    expect(services.s3?.command).toEqual(expect.arrayContaining([expect.stringContaining('node deploy/local-s3.mjs')]))
+    expect(services.s3?.working_dir).toBe('/srv')
+    expect(services.s3?.volumes).toEqual(
+      expect.arrayContaining(['./deploy/local-s3.mjs:/srv/deploy/local-s3.mjs:ro', './demo/local-s3.mjs:/srv/demo/local-s3.mjs:ro']),
+    )
   })
 
   it('refuses to start without JWT_SECRET rather than use a default', () => {
@@ -226,6 +231,12 @@ describe('the compose config and the image entry command', () => {
       const second = await fetch(`${server.url}/assets/hello.txt`)
       expect(second.headers.get('x-cache')).toBe('HIT')
       await second.body?.cancel()
+
+      // A suffix range means the last bytes, from the local S3 itself and through the proxy.
+      const direct = await fetch(`${s3.url.replace('0.0.0.0', '127.0.0.1')}/assets/hello.txt`, { headers: { Range: 'bytes=-5' } })
+      expect([direct.status, direct.headers.get('content-range'), await direct.text()]).toEqual([206, 'bytes 18-22/23', 'asu!\n'])
+      const tail = await fetch(`${server.url}/assets/hello.txt`, { headers: { Range: 'bytes=-5' } })
+      expect([tail.status, tail.headers.get('content-range'), await tail.text()]).toEqual([206, 'bytes 18-22/23', 'asu!\n'])
 
       expect((await fetch(`${server.url}/private/report.txt`)).status).toBe(401)
       const token = await new SignJWT({ role: 'viewer' })
