@@ -204,7 +204,8 @@ describe('the Node adapter: responses', () => {
   })
 
   it('a client that stops reading stops the body being pulled; resumed, it gets every byte (backpressure)', async () => {
-    const total = 256 * MB
+    // Far more than socket and stream buffers hold, so the server must wait for the client.
+    const total = 48 * MB
     const state: Source = { pulled: 0, cancelled: false }
     const url = await start(async () => new Response(source(state, { total }), { headers: { 'Content-Length': String(total) } }))
     // The server's side of the wait: write() said the socket is full, until 'drain'.
