@@ -34,6 +34,14 @@ export interface HandlerContext {
    * (which copies them).
    */
   bytesResponse?: (bytes: Uint8Array | null, init: ResponseInit) => Response
+  /**
+   * The platform decodes a response's `Content-Encoding` before the client gets it
+   * (Next.js route handlers do, and drop the header). A range of a pre-compressed object
+   * would then be bytes cut from the compressed form, so `s3Origin` asks S3 once more for
+   * the whole object instead (a server may ignore Range, RFC 9110 §14.2), which the
+   * platform serves decoded like any other. The Vercel adapter sets it. Default: false.
+   */
+  decodesContentEncoding?: boolean
 }
 
 /**
@@ -74,6 +82,8 @@ export interface RequestContext {
   readonly rawPath: string
   /** Builds the response for a body in memory; see {@link HandlerContext.bytesResponse}. */
   readonly bytesResponse: (bytes: Uint8Array | null, init: ResponseInit) => Response
+  /** See {@link HandlerContext.decodesContentEncoding}. */
+  readonly decodesContentEncoding: boolean
   /** `performance.now()` when the request arrived. */
   readonly startTime: number
   /** Milliseconds spent per phase, e.g. `{ s3: 12.5 }`, for logs and metrics. */
@@ -132,6 +142,7 @@ export function createContext(request: Request, runtime: HandlerContext | undefi
     originFetch,
     rawPath,
     bytesResponse,
+    decodesContentEncoding: runtime?.decodesContentEncoding === true,
     startTime: performance.now(),
     timings: {},
     state: new Map(),

@@ -119,32 +119,16 @@ export function toRouteHandlers(handler: FetchHandler, options: RouteHandlerOpti
   const clientIp = options.clientIp ?? vercelClientIp
   const route: RouteHandler = async function yatagarasuRoute(request, context) {
     if (isEdgeRuntime()) request = withoutRouteParams(request, await routeParamNames(context))
-    const runtime: HandlerContext = {}
+    // Next decodes Content-Encoding (and drops the header): s3Origin then answers a Range
+    // of a pre-compressed object with the whole object, in the one pass through the chain.
+    const runtime: HandlerContext = { decodesContentEncoding: true }
     const ip = clientIp(request)
     if (ip !== undefined) runtime.clientIp = ip
     const waitUntil = platformWaitUntil()
     if (waitUntil !== undefined) runtime.waitUntil = waitUntil
-    const response = await handler(request, runtime)
-    if (!isRangeOfEncodedObject(request, response)) return response
-    // Next's fetch decodes Content-Encoding (and Next drops the header), so the bytes of a
-    // range of a pre-compressed object would be cut from the compressed form and arrive
-    // as garbage. A server may ignore Range (RFC 9110 §14.2): send the whole object,
-    // which Next serves decoded like any other.
-    await response.body?.cancel().catch(() => {})
-    return handler(withoutRange(request), runtime)
+    return handler(request, runtime)
   }
   return { GET: route, HEAD: route, OPTIONS: route, POST: route, PUT: route, PATCH: route, DELETE: route }
-}
-
-function isRangeOfEncodedObject(request: Request, response: Response): boolean {
-  return response.status === 206 && request.headers.has('range') && response.headers.has('content-encoding')
-}
-
-function withoutRange(request: Request): Request {
-  const headers = new Headers(request.headers)
-  headers.delete('range')
-  headers.delete('if-range')
-  return new Request(request.url, { method: request.method, headers, signal: request.signal })
 }
 
 type RequestContextCarrier = { get?: () => { waitUntil?: (promise: Promise<unknown>) => void } | undefined }

@@ -53,14 +53,28 @@ export function s3Origin(config: YatagarasuConfig | ResolvedConfig, options: S3O
     if (!origin || ctx.key === undefined) throw new NotFoundError('No bucket is configured for this path')
     const method = ctx.originRequest?.method ?? (ctx.method === 'HEAD' ? 'HEAD' : 'GET')
     const headers = ctx.originRequest?.headers ?? forwardedRequestHeaders(ctx.request.headers)
+    const fetch = options.fetch ?? ctx.originFetch ?? globalFetch
     const started = performance.now()
-    const { response, reportStall } = await origin.pool.send(
-      { method, key: ctx.key, headers, signal: ctx.request.signal },
-      options.fetch ?? ctx.originFetch ?? globalFetch,
-    )
+    let { response, reportStall } = await origin.pool.send({ method, key: ctx.key, headers, signal: ctx.request.signal }, fetch)
+    if (ctx.decodesContentEncoding && isRangeOfEncodedObject(headers, response)) {
+      discardBody(response)
+      ;({ response, reportStall } = await origin.pool.send({ method, key: ctx.key, headers: withoutRange(headers), signal: ctx.request.signal }, fetch))
+    }
     ctx.timings.s3 = performance.now() - started
     return toClientResponse(response, method, origin.idleTimeoutMs, reportStall)
   }
+}
+
+/** A part of a pre-compressed object: wrong bytes once the platform decodes them (see `decodesContentEncoding`). */
+function isRangeOfEncodedObject(sent: Headers, response: Response): boolean {
+  return response.status === 206 && sent.has('range') && response.headers.has('content-encoding')
+}
+
+function withoutRange(sent: Headers): Headers {
+  const headers = new Headers(sent)
+  headers.delete('range')
+  headers.delete('if-range')
+  return headers
 }
 
 export const globalFetch: FetchFunction = (input, init) => fetch(input, init)

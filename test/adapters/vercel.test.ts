@@ -168,6 +168,44 @@ describe('ranges of pre-compressed objects (Next decodes what its fetch receives
     expect(s3.ranges).toEqual(['bytes=0-4', null])
   })
 
+  it('the whole object is asked of S3 again within the one pass: one rate-limit token, one JWT check, one log line', async () => {
+    const s3 = encodedObjectS3()
+    const secret = 'a-secret-long-enough-for-hs256-0123456789abcdef'
+    const token = await new SignJWT({ sub: 'ann' }).setProtectedHeader({ alg: 'HS256' }).sign(new TextEncoder().encode(secret))
+    const consumed: string[] = []
+    const rateLimitStore = { consume: (key: string) => (consumed.push(key), { allowed: true, retryAfterMs: 0 }) }
+    const audited: string[] = []
+    const logged: string[] = []
+    const requestLog = { ...silentLogger, info: (message: string) => void logged.push(message) }
+    const config: YatagarasuConfig = {
+      rateLimiting: { requestsPerSecond: 100 },
+      buckets: [{ name: 'b', pathPrefix: '/b', s3: S3, auth: { jwt: { secret } } }],
+    }
+    const { GET } = createRouteHandlers(config, {
+      fetch: s3.fetch,
+      logger: silentLogger,
+      rateLimitStore,
+      audit: (entry) => void audited.push(`${entry.decision}:${entry.subject}`),
+      requestLog,
+    })
+    const response = await GET(new Request('http://x/b/page.html', { headers: { Range: 'bytes=0-4', Authorization: `Bearer ${token}` } }))
+    expect(response.status).toBe(200)
+    expect(await response.text()).toBe('whole-object')
+    expect(s3.ranges).toEqual(['bytes=0-4', null])
+    expect(consumed).toHaveLength(1)
+    expect(audited).toEqual(['allow:ann'])
+    expect(logged).toHaveLength(1)
+  })
+
+  it('a handler built without the adapter (no decodesContentEncoding) keeps the 206', async () => {
+    const s3 = encodedObjectS3()
+    const handler = createYatagarasu({ buckets: [{ name: 'b', pathPrefix: '/b', s3: S3 }] }, { fetch: s3.fetch, logger: silentLogger })
+    const response = await handler(new Request('http://x/b/page.html', { headers: { Range: 'bytes=0-4' } }))
+    expect(response.status).toBe(206)
+    expect(response.headers.get('content-encoding')).toBe('gzip')
+    expect(s3.ranges).toEqual(['bytes=0-4'])
+  })
+
   it('a Range on a plain object stays a 206', async () => {
     const ranges: Array<string | null> = []
     const fetch = async (_url: string, init: RequestInit) => {
