@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 /**
- * `npm run bench [-- --quick] [-- --only=hit,pass,stream,memory,stalled,disconnect,images] [-- --prof]`
+ * `npm run bench [-- --quick] [-- --only=hit,pass,stream,memory,stalled,disconnect,images,delivery] [-- --prof]`
  *
  * Runs every scenario of docs/benchmarks.md in one go, each server in its own process
  * (pinned to core 0 where it matters), the load generator in another (core 1), the S3
@@ -102,6 +102,7 @@ async function main() {
     if (wants('stalled')) results.stalled = await stalledHits(startNodeProxy)
     if (wants('disconnect')) results.disconnect = await disconnect(origin, startNodeProxy, startBunProxy, startPipe)
     if (wants('images')) results.images = await imageTransforms()
+    if (wants('delivery')) results.delivery = await delivery(startNodeProxy)
   } finally {
     await stopAll()
   }
@@ -111,7 +112,7 @@ async function main() {
   if (WRITE && ONLY !== undefined && existsSync(path.join(ROOT, 'docs/benchmarks.json'))) {
     // A partial run updates only its scenarios; the others keep the figures (and date) of the last run.
     const previous = JSON.parse(readFileSync(path.join(ROOT, 'docs/benchmarks.json'), 'utf8'))
-    for (const scenario of ['hit', 'pass', 'stream', 'memory', 'stalled', 'disconnect', 'images']) {
+    for (const scenario of ['hit', 'pass', 'stream', 'memory', 'stalled', 'disconnect', 'images', 'delivery']) {
       if (!ONLY.includes(scenario) && previous[scenario] !== undefined) results[scenario] = previous[scenario]
     }
     results.partial = { scenarios: ONLY, date: results.env.date, base: previous.env }
@@ -222,6 +223,50 @@ async function cacheHit(origin, startNodeProxy, startBunProxy, env) {
     return { connections: CONNECTIONS, seconds: SETTINGS.hitSeconds, sizes: SIZES, targets: targets.map(({ id, label }) => ({ id, label })), results: summarize(samples) }
   } finally {
     for (const target of targets) await target.server.stop()
+  }
+}
+
+// --- 8. compressed hits and presigned redirects ------------------------------
+
+/**
+ * A compressed cache hit (gzip, stored compressed) and a presigned redirect (307, no S3
+ * request), each as a ratio to a plain cache hit of the same object by the same proxy
+ * process in the same rounds.
+ */
+async function delivery(startNodeProxy) {
+  log('delivery: starting the proxy')
+  const proxy = await startNodeProxy()
+  const size = SIZES[0]
+  const gzip = { 'Accept-Encoding': 'gzip' }
+  const targets = [
+    { id: 'plain-hit', label: 'cache hit, uncompressed (reference)', url: `${proxy.url}/c/${size}`, headers: {} },
+    { id: 'gzip-hit', label: 'cache hit, gzip-compressed copy', url: `${proxy.url}/z/${size}`, headers: gzip },
+    { id: 'redirect', label: '307 to a presigned S3 URL (no S3 request)', url: `${proxy.url}/r/${size}`, headers: {} },
+  ]
+  try {
+    // Fill the caches and check each answer is what it should be.
+    for (const target of targets) {
+      await get(target.url, { headers: target.headers })
+      const answer = await get(target.url, { headers: target.headers })
+      const hit = /HIT/.test(String(answer.headers['x-cache']))
+      const right =
+        target.id === 'redirect'
+          ? answer.status === 307 && /X-Amz-Signature=/.test(String(answer.headers.location))
+          : answer.status === 200 && hit && (target.id === 'gzip-hit' ? answer.headers['content-encoding'] === 'gzip' : answer.length === size)
+      if (!right) throw new Error(`${target.label} answered ${answer.status}, X-Cache ${answer.headers['x-cache']}, ${answer.length} bytes`)
+      await load(target.url, { connections: CONNECTIONS, seconds: 1, cpu: LOAD_CPU, headers: target.headers }) // JIT warm-up
+    }
+    const samples = {}
+    for (let round = 0; round < SETTINGS.runs; round++) {
+      for (const target of targets) {
+        const result = await load(target.url, { connections: CONNECTIONS, seconds: SETTINGS.hitSeconds, cpu: LOAD_CPU, headers: target.headers })
+        ;(samples[target.id] ??= []).push(result)
+        log(`delivery ${target.id} round ${round + 1}: ${result.rps.toFixed(0)} req/s p50 ${result.p50} ms p99 ${result.p99} ms${result.errors ? ` errors ${result.errors}` : ''}`)
+      }
+    }
+    return { connections: CONNECTIONS, seconds: SETTINGS.hitSeconds, size, targets: targets.map(({ id, label }) => ({ id, label })), results: summarize(samples) }
+  } finally {
+    await proxy.stop()
   }
 }
 

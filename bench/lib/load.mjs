@@ -11,17 +11,18 @@ export const LOAD_TOOL = which('wrk') !== undefined ? 'wrk' : existsSync(AUTOCAN
 
 /**
  * @returns {Promise<{ rps: number, p50: number, p99: number, errors: number }>} latencies in ms;
- * `errors`: socket errors, timeouts and non-2xx/3xx answers.
+ * `errors`: socket errors, timeouts and non-2xx/3xx answers. `headers` go with every request.
  */
-export async function load(url, { connections, seconds, cpu }) {
+export async function load(url, { connections, seconds, cpu, headers = {} }) {
   if (LOAD_TOOL === undefined) throw new Error('No load generator: install wrk (`apt-get install -y wrk`) or the autocannon devDependency')
+  const headerArgs = Object.entries(headers).flatMap(([name, value]) => ['-H', `${name}: ${value}`])
   if (LOAD_TOOL === 'wrk') {
-    const out = await run('wrk', ['-t1', `-c${connections}`, `-d${seconds}s`, '--latency', url], { cpu })
+    const out = await run('wrk', ['-t1', `-c${connections}`, `-d${seconds}s`, '--latency', ...headerArgs, url], { cpu })
     return parseWrk(out)
   }
   const out = await run(
     process.execPath,
-    [AUTOCANNON, '-j', '-c', String(connections), '-d', String(seconds), url],
+    [AUTOCANNON, '-j', '-c', String(connections), '-d', String(seconds), ...headerArgs, url],
     { cpu },
   )
   const result = JSON.parse(out)

@@ -116,6 +116,14 @@ export function targets(results) {
     out.push({ id: 'images-rate', name: `image transforms per second, ${megapixels(images)} JPEG → 800-px WebP, proxy vs sharp alone (section 7)`, target: 'beside the floor', value: `${f2(ratio)} ×`, ratio, info: true })
     out.push({ id: 'images-memory', name: `peak RSS while transforming, proxy vs sharp alone (section 7)`, target: 'beside the floor', value: `${f2(memory)} ×`, ratio: memory, info: true })
   }
+  const delivery = results.delivery?.results
+  if (delivery) {
+    for (const id of ['gzip-hit', 'redirect']) {
+      const ratio = delivery[id]?.rps / delivery['plain-hit']?.rps
+      const what = id === 'gzip-hit' ? 'compressed cache hit (gzip)' : 'presigned redirect (307)'
+      out.push({ id: `delivery-${id}`, name: `${what} RPS vs a plain cache hit, Node adapter, ${kb(results.delivery.size)} (section 8)`, target: 'beside a plain hit', value: `${f2(ratio)} ×`, ratio, info: true })
+    }
+  }
   return out
 }
 
@@ -308,6 +316,25 @@ function markdown(results) {
     )
   }
 
+  if (results.delivery) {
+    const { delivery } = results
+    const plain = delivery.results['plain-hit']?.rps
+    push(
+      '## 8. Compressed hits and presigned redirects',
+      '',
+      `One Node-adapter proxy, ${delivery.connections} keep-alive connections, ${delivery.seconds} s per run, the three rows alternating in each round. A plain cache hit of a ${kb(delivery.size)} object; a hit of the gzip copy of the same object (a bucket with \`compression\`, the client sending \`Accept-Encoding: gzip\`: the compressed bytes come from the cache, nothing is compressed per request); and a bucket with \`redirect\` and no \`min_size\`, which answers every GET with a 307 to a freshly presigned URL (one SigV4 query signature per request, no S3 request). Ratios are to the plain hit of the same run.`,
+      '',
+      '| | req/s | × plain hit | p50 | p99 | runs (req/s) |',
+      '| --- | --- | --- | --- | --- | --- |',
+    )
+    for (const target of delivery.targets) {
+      const r = delivery.results[target.id]
+      if (!r) continue
+      push(`| ${target.label} | ${f0(r.rps)} | ${f2(r.rps / plain)} × | ${ms(r.p50)} | ${ms(r.p99)} | ${r.runs.join(', ')} |`)
+    }
+    push('')
+  }
+
   push(
     '## Running it',
     '',
@@ -319,6 +346,7 @@ function markdown(results) {
     'npm run bench -- --only=stalled --bundle=OLD.mjs   # another build of bench/servers/proxy.ts (e.g. from an older commit)',
     'node bench/experiments/cpu-per-request.mjs floor node hono srvx   # CPU time per request, interleaved (steadier than req/s on a busy machine)',
     'npm run bench -- --only=images                # image transforms only (updates that section)',
+    'npm run bench -- --only=delivery              # compressed hits and presigned redirects beside a plain hit',
     'npm run bench -- --prof --only=hit            # Node proxies with --cpu-prof (bench/.profiles/)',
     'npm run bench -- --render                     # rewrite these docs from docs/benchmarks.json and bench/notes.md',
     'npx vitest bench --run         # micro-benchmarks: routing, signing, JWT verification per request',

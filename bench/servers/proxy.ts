@@ -1,6 +1,7 @@
 /**
- * The proxy under test, from this repository's src/: `createYatagarasu` with two
- * buckets on the bench origin, `/c` cached (memory store) and `/p` pass-through.
+ * The proxy under test, from this repository's src/: `createYatagarasu` with buckets on
+ * the bench origin: `/c` cached (memory store), `/p` pass-through, `/z` cached and
+ * gzip-compressed, `/r` presigned redirects.
  *
  * argv[2]: the origin URL; argv[3]: the bridge on Node —
  * - `node` (default): this repository's Node adapter (`serve` from yatagarasu/node);
@@ -24,6 +25,15 @@ const config = {
   buckets: [
     { name: 'cached', pathPrefix: '/c', s3, cache: { enabled: true, ttl: 3600, maxSize: '64MB', maxItemSize: '16MB' } },
     { name: 'pass', pathPrefix: '/p', s3 },
+    // Section 8: the same cached objects compressed (the origin says application/octet-stream), and presigned redirects.
+    {
+      name: 'gzip',
+      pathPrefix: '/z',
+      s3,
+      cache: { enabled: true, ttl: 3600, maxSize: '64MB', maxItemSize: '16MB' },
+      compression: { enabled: true, minSize: 1, types: ['application/octet-stream'] },
+    },
+    { name: 'redirect', pathPrefix: '/r', s3, redirect: { enabled: true, expiresSeconds: 300 } },
   ],
 }
 

@@ -49,7 +49,7 @@ const kb = (bytes: number) => `${(bytes / 1024).toFixed(1)} KB`
 describe('the edge bundle', () => {
   const cases = [
     // Budgets: today's figure plus some room; raise them knowingly, never by accident.
-    { name: 'a worker using createYatagarasu', contents: WORKER, gzipBudget: 46 * 1024, yaml: false }, // 40 → 46: lru-cache (byte-bounded memory store) replaced quick-lru
+    { name: 'a worker using createYatagarasu', contents: WORKER, gzipBudget: 48 * 1024, yaml: false }, // 40 → 46: lru-cache (byte-bounded memory store) replaced quick-lru; 46 → 48: website, redirect (presigning) and compression (issue 17)
     { name: 'the Next.js Edge route (createRouteHandlers + parseConfig)', contents: NEXT_EDGE_ROUTE, gzipBudget: 80 * 1024, yaml: true },
     { name: 'the whole yatagarasu entry', contents: WHOLE_ENTRY, gzipBudget: 85 * 1024, yaml: true },
   ]
