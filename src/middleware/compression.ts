@@ -8,16 +8,28 @@ import { forwardedRequestHeaders } from '../s3/object-headers.js'
 
 /**
  * The codings this runtime's `CompressionStream` can make, preferred first, with the
- * format name it takes. gzip is in every runtime's CompressionStream; brotli is not
- * (yet) in the standard's list, so it is offered only where constructing one works.
+ * format name it takes. gzip is in every CompressionStream; brotli is not (yet) in the
+ * standard's list, so it is offered only where constructing one works.
  */
 function codings(): ReadonlyArray<{ coding: ContentCoding; format: string }> {
   // Probed on first use, not at import: importing the package has no side effects.
-  available ??= [
-    ...['brotli', 'br'].flatMap((format) => (supports(format) ? [{ coding: 'br' as const, format }] : [])).slice(0, 1),
-    { coding: 'gzip', format: 'gzip' },
-  ]
+  available ??= leftToPlatform()
+    ? []
+    : [...['brotli', 'br'].flatMap((format) => (supports(format) ? [{ coding: 'br' as const, format }] : [])).slice(0, 1), { coding: 'gzip', format: 'gzip' }]
   return available
+}
+
+/**
+ * Where the proxy offers no coding: a runtime without `CompressionStream` (edge-runtime),
+ * and Cloudflare Workers, whose runtime encodes a body itself when the response names a
+ * `Content-Encoding` (`encodeBody: 'automatic'`), so compressed bytes would be compressed
+ * twice; Cloudflare compresses at its edge anyway. `navigator.userAgent` is how Workers
+ * documents telling itself apart.
+ */
+function leftToPlatform(): boolean {
+  if (typeof CompressionStream !== 'function') return true
+  const agent = (globalThis as { navigator?: { userAgent?: unknown } }).navigator?.userAgent
+  return agent === 'Cloudflare-Workers'
 }
 let available: ReadonlyArray<{ coding: ContentCoding; format: string }> | undefined
 

@@ -58,4 +58,5 @@ describeConformance(
     })
     return { baseUrl: server.url, close: server.close }
   },
+  { compressionLeftToPlatform: true },
 )
