@@ -196,7 +196,7 @@ export function checkServerBlocks(config: ParsedConfig): ConfigIssue[] {
   const seen = new Map<string, string>()
   for (const [name, path] of operationRoutes(settings)) {
     const other = seen.get(path)
-    if (other !== undefined) issues.push({ path: name, message: `is the same path as ${toSnake(other)}` })
+    if (other !== undefined) issues.push({ path: name, message: `is the same path as ${other}` })
     else seen.set(path, name)
   }
   const audit = blocks.auditLog
@@ -211,10 +211,6 @@ export function checkServerBlocks(config: ParsedConfig): ConfigIssue[] {
     issues.push({ path: 'metrics.port', message: 'is the server port; leave it out to serve metrics on the same port' })
   }
   return issues
-}
-
-function toSnake(path: string): string {
-  return path.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`)
 }
 
 /** The operational routes served on the main port, `[setting, path]`. */
