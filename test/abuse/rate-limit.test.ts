@@ -226,13 +226,18 @@ describe('Redis store (several instances)', () => {
     await redis?.stop()
   })
 
+  // A busy machine can keep 100 concurrent scripts past the default 250 ms, and the store
+  // then fails open (let through): these tests count tokens, so the timeout is out of reach.
+  // Failing open on a timeout is tested with a Redis that never answers.
+  const PATIENT_MS = 60_000
+
   const limited: YatagarasuConfig = {
     rateLimiting: { requestsPerSecond: 0.2, burstSize: 5, key: 'ip' },
     buckets: [{ name: 'a', pathPrefix: '/a', s3 }],
   }
 
   it('shares the buckets between two proxy instances', async () => {
-    const store = redisRateLimitStore({ client, prefix: `t1:${Date.now()}:` })
+    const store = redisRateLimitStore({ client, prefix: `t1:${Date.now()}:`, timeoutMs: PATIENT_MS })
     const one = proxy(limited, { rateLimitStore: store })
     const two = proxy(limited, { rateLimitStore: store })
     const statuses: number[] = []
@@ -246,7 +251,7 @@ describe('Redis store (several instances)', () => {
 
   it('takes tokens atomically under concurrency (exactly the burst passes)', async () => {
     const prefix = `t2:${Date.now()}:`
-    const instances = Array.from({ length: 4 }, () => proxy(limited, { rateLimitStore: redisRateLimitStore({ client, prefix }) }))
+    const instances = Array.from({ length: 4 }, () => proxy(limited, { rateLimitStore: redisRateLimitStore({ client, prefix, timeoutMs: PATIENT_MS }) }))
     const responses = await Promise.all(Array.from({ length: 100 }, (_, i) => instances[i % 4]!.get('/a/x', '10.0.0.7')))
     expect(responses.filter((r) => r.status === 200)).toHaveLength(5)
     expect(responses.filter((r) => r.status === 429)).toHaveLength(95)
