@@ -52,6 +52,7 @@ const INTEGRATION = [
   'test/server/limits.test.ts',
   'test/server/load.test.ts',
   'test/server/readiness.test.ts',
+  'test/server/tracing.test.ts',
 ]
 
 export default defineConfig({

@@ -1,5 +1,6 @@
 import type { ResolvedBucket } from './config/types.js'
 import type { ImageOperation } from './images/params.js'
+import type { RequestTracing } from './tracing/spans.js'
 
 /**
  * What the runtime may pass as the handler's second argument. Every field is
@@ -112,6 +113,8 @@ export interface RequestContext {
    * its range and conditional headers.
    */
   originRequest?: { readonly method: 'GET' | 'HEAD'; readonly headers: Headers }
+  /** The request's server span, set by the `tracing` middleware; child spans start from it. */
+  tracing?: RequestTracing
   /** Free-form state for user middlewares. */
   readonly state: Map<string | symbol, unknown>
 }

@@ -26,6 +26,8 @@ import { compress, compressionRequest } from './middleware/compression.js'
 import { redirect } from './middleware/redirect.js'
 import { website } from './middleware/website.js'
 import type { AuditLog } from './audit/audit-log.js'
+import { tracing } from './middleware/tracing.js'
+import type { TracerProvider } from '@opentelemetry/api'
 
 export interface YatagarasuOptions {
   /** See {@link S3OriginOptions.fetch}. */
@@ -57,6 +59,13 @@ export interface YatagarasuOptions {
    * makes JSON lines. See docs/auth.md#audit-log. Default: none.
    */
   audit?: AuditLog
+  /**
+   * Where OpenTelemetry spans go (a server span per request; child spans for JWKS
+   * fetches, cache lookup and fill, and the S3 request). Default: the provider registered
+   * with `@opentelemetry/api`; with none registered, tracing costs next to nothing and
+   * records nothing. See docs/operations.md#tracing.
+   */
+  tracerProvider?: TracerProvider
 }
 
 /**
@@ -64,7 +73,7 @@ export interface YatagarasuOptions {
  * The config is validated once, here; a problem throws a `ConfigError` naming every
  * offending field. Two handlers share nothing.
  *
- * The preset pipeline is `requestId → limits → cors → routing → ipFilter → readOnly →
+ * The preset pipeline is `requestId → tracing → limits → cors → routing → ipFilter → readOnly →
  * rateLimit (ip, global) → jwtAuth → rateLimit (user) → cache → s3Origin`: the
  * cheapest refusals first, nothing reaches the cache or S3 before every check passed
  * (docs/security.md explains the order). When a bucket enables `images`,
@@ -114,6 +123,7 @@ export function createYatagarasu(config: YatagarasuConfig, options: YatagarasuOp
   ]
   return compose(
     requestId(),
+    tracing({ ...(options.tracerProvider && { tracerProvider: options.tracerProvider }) }),
     ...(options.requestLog ? [requestLog(options.requestLog)] : []),
     ...(options.metrics ? [metricsMiddleware(options.metrics)] : []),
     limits(resolved),

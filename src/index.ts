@@ -58,6 +58,7 @@ export type { CompressionConfig, ResolvedCompression } from './config/compressio
 
 // middlewares, in the preset pipeline's order
 export { requestId, type RequestIdOptions } from './middleware/request-id.js'
+export { tracing, type TracingOptions } from './middleware/tracing.js'
 export { requestLog, type RequestLogOptions } from './middleware/request-log.js'
 export { metrics, s3Metrics } from './middleware/metrics.js'
 export { errorMapping } from './middleware/error-mapping.js'

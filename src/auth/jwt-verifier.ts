@@ -3,6 +3,7 @@ import type { JwtAlgorithm } from './algorithms.js'
 import type { ResolvedJwt } from '../config/auth-schema.js'
 import { ALGORITHMS } from './algorithms.js'
 import { createRemoteJwks, JwksUnavailableError, type KeyResolver, type RemoteJwksOptions } from './remote-jwks.js'
+import type { RequestTracing } from '../tracing/spans.js'
 
 /** Why a token was refused; each has a short, fixed description for clients. */
 export type TokenFailure =
@@ -19,7 +20,8 @@ export type TokenFailure =
 
 export type VerifyResult = { ok: true; claims: Record<string, unknown> } | { ok: false; failure: TokenFailure; cause?: unknown }
 
-export type TokenVerifier = (token: string) => Promise<VerifyResult>
+/** `tracing`: the request's, for the span of a JWKS fetch the verification starts. */
+export type TokenVerifier = (token: string, tracing?: RequestTracing) => Promise<VerifyResult>
 
 export interface VerifierOptions extends Pick<RemoteJwksOptions, 'fetch' | 'onFetchError' | 'cooldownMs'> {
   /** Milliseconds since the epoch, for `exp`/`nbf` and the JWKS cache. Default `Date.now`. */
@@ -60,11 +62,12 @@ export function createVerifier(jwt: ResolvedJwt, options: VerifierOptions = {}):
     return key
   }
 
-  const resolveKey: KeyResolver = (header: JWSHeaderParameters, token) => {
+  const resolveKey = (header: JWSHeaderParameters, token: Parameters<KeyResolver>[1], tracing: RequestTracing | undefined) => {
     const alg = header.alg as JwtAlgorithm // already one of `algorithms` (checked by jose first)
     if (ALGORITHMS[alg].kind === 'secret' || jwks === undefined) return staticKey(alg)
-    return jwks(header, token)
+    return jwks(header, token, tracing)
   }
+  const untraced: KeyResolver = (header, token) => resolveKey(header, token, undefined)
 
   const verifyOptions: JWTVerifyOptions = {
     algorithms: [...jwt.algorithms],
@@ -74,10 +77,11 @@ export function createVerifier(jwt: ResolvedJwt, options: VerifierOptions = {}):
   }
   const now = options.now
 
-  return async function verifyToken(token) {
+  return async function verifyToken(token, tracing) {
     const opts = now === undefined ? verifyOptions : { ...verifyOptions, currentDate: new Date(now()) }
+    const key: KeyResolver = tracing === undefined ? untraced : (header, input) => resolveKey(header, input, tracing)
     try {
-      return { ok: true, claims: await verifyWithAnyMatchingKey(token, resolveKey, opts) }
+      return { ok: true, claims: await verifyWithAnyMatchingKey(token, key, opts) }
     } catch (error) {
       if (error instanceof KeyImportError) throw error
       return { ok: false, failure: classify(error), cause: error }

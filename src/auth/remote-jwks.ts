@@ -1,5 +1,6 @@
 import { createLocalJWKSet, errors, type FlattenedJWSInput, type JSONWebKeySet, type JWSHeaderParameters } from 'jose'
 import { fetchBounded } from '../net/read-bounded.js'
+import { failSpan, SpanKind, startChildSpan, type RequestTracing } from '../tracing/spans.js'
 
 export type JwksFetch = (input: string, init: RequestInit) => Promise<Response>
 
@@ -25,6 +26,9 @@ export interface RemoteJwksOptions {
 
 export type KeyResolver = (header: JWSHeaderParameters, token: FlattenedJWSInput) => Promise<CryptoKey>
 
+/** A {@link KeyResolver} that may be told which request's trace a fetch it starts belongs to. */
+export type TracedKeyResolver = (header: JWSHeaderParameters, token: FlattenedJWSInput, tracing?: RequestTracing) => Promise<CryptoKey>
+
 /** The key set could not be fetched and no earlier copy exists: the token can't be checked. */
 export class JwksUnavailableError extends Error {
   override readonly name = 'JwksUnavailableError'
@@ -40,7 +44,7 @@ export const MAX_JWKS_BYTES = 512 * 1024
  * is not retried before the cooldown (a burst against a dead issuer makes one request).
  * Concurrent callers always share one in-flight fetch.
  */
-export function createRemoteJwks(url: string, options: RemoteJwksOptions = {}): KeyResolver {
+export function createRemoteJwks(url: string, options: RemoteJwksOptions = {}): TracedKeyResolver {
   const fetchImpl = options.fetch ?? ((input, init) => fetch(input, init))
   const now = options.now ?? Date.now
   const cooldownMs = options.cooldownMs ?? 2_000
@@ -52,8 +56,23 @@ export function createRemoteJwks(url: string, options: RemoteJwksOptions = {}): 
   let attemptedAt = -Infinity
   let pending: Promise<void> | undefined
   let lastError: unknown
+  // The URL as spans show it: no query, no credentials.
+  const spanUrl = safeUrl(url)
 
-  async function load(): Promise<void> {
+  async function load(tracing: RequestTracing | undefined): Promise<void> {
+    // A fetch shared by several requests belongs to the trace of the one that started it.
+    const span = startChildSpan(tracing, 'JWKS fetch', SpanKind.CLIENT, { 'http.request.method': 'GET', 'url.full': spanUrl })
+    try {
+      await fetchKeys(span)
+    } catch (error) {
+      failSpan(span, error)
+      throw error
+    } finally {
+      span.end()
+    }
+  }
+
+  async function fetchKeys(span: ReturnType<typeof startChildSpan>): Promise<void> {
     // The cap is counted while the body streams in and the deadline covers the body too:
     // a hostile or broken issuer can hold neither memory nor this request for longer.
     const answer = await fetchBounded(url, {
@@ -62,17 +81,18 @@ export function createRemoteJwks(url: string, options: RemoteJwksOptions = {}): 
       maxBytes: MAX_JWKS_BYTES,
       timeoutMs,
     })
+    if (span.isRecording()) span.setAttribute('http.response.status_code', answer.status)
     if (answer.status !== 200) throw new Error(`JWKS endpoint answered ${answer.status}`)
     keys = createLocalJWKSet(JSON.parse(new TextDecoder().decode(answer.bytes)) as JSONWebKeySet)
     loadedAt = now()
   }
 
   /** Fetches the set unless a fetch is under way (then joins it) or the cooldown forbids. Never rejects. */
-  function refresh(): Promise<void> {
+  function refresh(tracing: RequestTracing | undefined): Promise<void> {
     if (pending) return pending
     if (now() - attemptedAt < cooldownMs) return Promise.resolve()
     attemptedAt = now()
-    pending = load().then(
+    pending = load(tracing).then(
       () => {
         lastError = undefined
       },
@@ -91,8 +111,8 @@ export function createRemoteJwks(url: string, options: RemoteJwksOptions = {}): 
     return pending
   }
 
-  return async function getKey(header, token) {
-    if (keys === undefined || now() - loadedAt >= maxAgeMs) await refresh()
+  return async function getKey(header, token, tracing) {
+    if (keys === undefined || now() - loadedAt >= maxAgeMs) await refresh(tracing)
     if (keys === undefined) throw new JwksUnavailableError('the key set could not be fetched', { cause: lastError })
     try {
       return await keys(header, token)
@@ -100,9 +120,22 @@ export function createRemoteJwks(url: string, options: RemoteJwksOptions = {}): 
       // RFC 7517 §4.5: a kid we don't know may be a key the issuer just published.
       if (!(error instanceof errors.JWKSNoMatchingKey)) throw error
       const before = keys
-      await refresh()
+      await refresh(tracing)
       if (keys === before) throw error
       return keys(header, token)
     }
+  }
+}
+
+function safeUrl(url: string): string {
+  try {
+    const parsed = new URL(url)
+    parsed.username = ''
+    parsed.password = ''
+    parsed.search = ''
+    parsed.hash = ''
+    return parsed.href
+  } catch {
+    return ''
   }
 }

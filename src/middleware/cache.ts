@@ -15,6 +15,7 @@ import { errorOf } from '../compose.js'
 import { ClientClosedRequestError, isHttpError } from '../errors.js'
 import { consoleLogger, type Logger } from '../logging/logger.js'
 import { isObjectHeader } from '../s3/object-headers.js'
+import { failSpan, SpanKind, startChildSpan } from '../tracing/spans.js'
 
 export interface CacheOptions {
   /** The cache to use (its stores, purge). Default: a new {@link createCache}() of memory stores. */
@@ -171,14 +172,23 @@ export function cache(config: YatagarasuConfig | ResolvedConfig, options: CacheO
       let fallback: StaleFallback
       if (flight === undefined) {
         let entry: CacheEntry | StreamedCacheEntry | undefined
+        const span = startChildSpan(ctx.tracing, 'cache lookup', SpanKind.INTERNAL, { 'yatagarasu.bucket': bucket.name })
         try {
           entry = await (bucket.store.getStream !== undefined ? bucket.store.getStream(key) : bucket.store.get(key))
         } catch (error) {
+          failSpan(span, error)
+          span.end()
           reportFailure(bucket.name, 'get', error)
           return pass(ctx, next, 'BYPASS')
         }
-        if (entry !== undefined) {
-          const state = freshness(bucket, entry, now())
+        const state = entry === undefined ? undefined : freshness(bucket, entry, now())
+        if (span.isRecording()) {
+          span.setAttribute('yatagarasu.cache.hit', state === 'fresh' || state === 'revalidate')
+          if (state !== undefined) span.setAttribute('yatagarasu.cache.freshness', state)
+          if (entry?.layer !== undefined) span.setAttribute('yatagarasu.cache.layer', entry.layer)
+        }
+        span.end()
+        if (entry !== undefined && state !== undefined) {
           if (state === 'fresh') return serve(ctx, entry)
           if (state === 'revalidate') {
             revalidate(ctx, next, bucket, key, entry)
@@ -208,6 +218,13 @@ export function cache(config: YatagarasuConfig | ResolvedConfig, options: CacheO
     ctx.cacheStatus = 'MISS'
     const flight = createFlight()
     flights.set(key, flight)
+    // From S3's answer to the stored copy (or the reason there is none).
+    const span = startChildSpan(ctx.tracing, 'cache fill', SpanKind.INTERNAL, { 'yatagarasu.bucket': bucket.name })
+    const landed: Landed = (stored, error) => {
+      if (error !== undefined) failSpan(span, error)
+      span.setAttribute('yatagarasu.cache.stored', stored)
+      span.end()
+    }
     const land = () => {
       if (flights.get(key) === flight) flights.delete(key)
     }
@@ -218,44 +235,63 @@ export function cache(config: YatagarasuConfig | ResolvedConfig, options: CacheO
         // Waiters share an entry in memory; a streamed one has one reader, so they look again.
         flight.settle(isStreamedEntry(stale) ? { retry: true } : { entry: stale, stale: true })
         land()
+        landed(false)
         return serve(ctx, stale, 'STALE')
       }
     }
-    return keep(ctx, bucket, key, flight, land, response)
+    return keep(ctx, bucket, key, flight, land, response, landed)
   }
 
   /**
    * Stores a `200` from S3 as it streams to the client (or lets anything else through),
-   * settling `flight` for the requests waiting on it; `land` ends the flight.
+   * settling `flight` for the requests waiting on it; `land` ends the flight, `landed`
+   * the fill's span.
    */
-  function keep(ctx: RequestContext, bucket: BucketCache, key: string, flight: Flight, land: () => void, response: Response): Response {
+  function keep(
+    ctx: RequestContext,
+    bucket: BucketCache,
+    key: string,
+    flight: Flight,
+    land: () => void,
+    response: Response,
+    landed: Landed = () => {},
+  ): Response {
     const length = declaredLength(response.headers)
     if (!isKeepable(response, bucket)) {
       // Known up front not to be kept: waiters go to S3 themselves, the body streams
       // untouched — unless the leader failed for a reason of its own (below).
       flight.settle({ retry: isLeaderOwnFailure(errorOf(response)) })
       land()
+      landed(false)
       return withHeader(response, 'X-Cache', 'MISS')
     }
     const headers = storedHeaders(response.headers)
     if (bucket.store.setStream !== undefined && length !== undefined) {
-      return fillStreamed(ctx, bucket, key, flight, land, response, { headers, size: length, ...lifetime(bucket, now()) })
+      return fillStreamed(ctx, bucket, key, flight, land, response, { headers, size: length, ...lifetime(bucket, now()) }, landed)
     }
     const { stream, result } = fillFrom(response.body!, bucket.maxItemSize, length)
     const stored = result.then(async (outcome) => {
       if (outcome.body === undefined) {
         flight.settle({ retry: outcome.reason === 'failed' || outcome.reason === 'cancelled' })
         land()
+        landed(false)
         return
       }
       const entry: CacheEntry = { headers, body: outcome.body, ...lifetime(bucket, now()) }
       // Waiters are served from memory now; the flight stays findable until the write
       // lands, so requests arriving meanwhile don't go to S3 again.
       flight.settle({ entry })
-      if (flight.purged) return land()
+      if (flight.purged) {
+        land()
+        landed(false)
+        return
+      }
       flight.writing = bucket.store.set(key, entry).then(
-        () => {},
-        (error: unknown) => reportFailure(bucket.name, 'set', error),
+        () => landed(true),
+        (error: unknown) => {
+          landed(false, error)
+          reportFailure(bucket.name, 'set', error)
+        },
       )
       await flight.writing
       land()
@@ -337,14 +373,17 @@ export function cache(config: YatagarasuConfig | ResolvedConfig, options: CacheO
     land: () => void,
     response: Response,
     meta: CacheEntryMeta,
+    landed: Landed,
   ): Response {
     const tee = teeToStore(response.body!, meta.size)
     flight.abortWrite = () => tee.abortCopy(new Error('purged'))
     const written = bucket.store.setStream!(key, meta, tee.copy).then(
-      () => {},
+      () => landed(true),
       (error: unknown) => {
         // A transfer that did not complete (the client left, S3 failed, a purge) is no store failure.
-        if (!tee.incomplete) reportFailure(bucket.name, 'set', error)
+        if (tee.incomplete) return landed(false)
+        landed(false, error)
+        reportFailure(bucket.name, 'set', error)
       },
     )
     flight.writing = written
@@ -384,6 +423,9 @@ function isLeaderOwnFailure(error: unknown): boolean {
   if (error === undefined) return false
   return !isHttpError(error) || error.code === 'ClientClosedRequest'
 }
+
+/** Tells the `cache fill` span how the fill ended: stored or not, and the store's error if one failed. */
+type Landed = (stored: boolean, error?: unknown) => void
 
 function storedHeaders(source: Headers): Record<string, string> {
   const headers: Record<string, string> = {}

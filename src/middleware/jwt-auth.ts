@@ -176,7 +176,7 @@ function createGuard(bucket: string, jwt: ResolvedJwt, options: JwtAuthOptions, 
     }
     let result
     try {
-      result = await verify(found)
+      result = await verify(found, ctx.tracing)
     } catch (error) {
       if (error instanceof KeyImportError && !importFailureLogged) {
         importFailureLogged = true

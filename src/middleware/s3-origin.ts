@@ -15,6 +15,8 @@ import { forwardedRequestHeaders, objectResponseHeaders } from '../s3/object-hea
 import type { FetchFunction } from '../s3/s3-client.js'
 import { createTargetPool, type TargetPool } from '../s3/target-pool.js'
 import { declaredLength } from '../http/declared-length.js'
+import { observeBody } from '../http/observe-body.js'
+import { failSpan, SpanKind, SpanStatusCode, startChildSpan } from '../tracing/spans.js'
 
 export interface S3OriginOptions {
   /**
@@ -42,10 +44,10 @@ export interface S3OriginOptions {
  * errors (the client sees an aborted transfer, the cache stores nothing).
  */
 export function s3Origin(config: YatagarasuConfig | ResolvedConfig, options: S3OriginOptions = {}): Middleware {
-  const origins = new Map<string, { pool: TargetPool; idleTimeoutMs: number }>()
+  const origins = new Map<string, { pool: TargetPool; idleTimeoutMs: number; s3Bucket: string }>()
   for (const bucket of resolveConfig(config).buckets) {
     const pool = createTargetPool(bucket.s3, { bucket: bucket.name, ...(options.logger && { logger: options.logger }) })
-    origins.set(bucket.name, { pool, idleTimeoutMs: bucket.s3.idleTimeoutMs })
+    origins.set(bucket.name, { pool, idleTimeoutMs: bucket.s3.idleTimeoutMs, s3Bucket: bucket.s3.bucket })
   }
 
   return async function s3OriginMiddleware(ctx) {
@@ -55,13 +57,42 @@ export function s3Origin(config: YatagarasuConfig | ResolvedConfig, options: S3O
     const headers = ctx.originRequest?.headers ?? forwardedRequestHeaders(ctx.request.headers)
     const fetch = options.fetch ?? ctx.originFetch ?? globalFetch
     const started = performance.now()
-    let { response, reportStall } = await origin.pool.send({ method, key: ctx.key, headers, signal: ctx.request.signal }, fetch)
-    if (ctx.decodesContentEncoding && isRangeOfEncodedObject(headers, response)) {
-      discardBody(response)
-      ;({ response, reportStall } = await origin.pool.send({ method, key: ctx.key, headers: withoutRange(headers), signal: ctx.request.signal }, fetch))
+    const operation = method === 'HEAD' ? 'HeadObject' : 'GetObject'
+    // Retries and replicas included: one span for what the request asked of S3.
+    const span = startChildSpan(ctx.tracing, `S3 ${operation}`, SpanKind.CLIENT, {
+      'rpc.system': 'aws-api',
+      'rpc.service': 'S3',
+      'rpc.method': operation,
+      'aws.s3.bucket': origin.s3Bucket,
+      'aws.s3.key': ctx.key,
+    })
+    let client: Response
+    try {
+      let { response, reportStall } = await origin.pool.send({ method, key: ctx.key, headers, signal: ctx.request.signal }, fetch)
+      if (ctx.decodesContentEncoding && isRangeOfEncodedObject(headers, response)) {
+        discardBody(response)
+        ;({ response, reportStall } = await origin.pool.send({ method, key: ctx.key, headers: withoutRange(headers), signal: ctx.request.signal }, fetch))
+      }
+      ctx.timings.s3 = performance.now() - started
+      if (span.isRecording()) span.setAttribute('http.response.status_code', response.status)
+      client = toClientResponse(response, method, origin.idleTimeoutMs, reportStall)
+    } catch (error) {
+      failSpan(span, error)
+      span.end()
+      throw error
     }
-    ctx.timings.s3 = performance.now() - started
-    return toClientResponse(response, method, origin.idleTimeoutMs, reportStall)
+    if (!span.isRecording()) {
+      span.end()
+      return client
+    }
+    // A recorded span lasts until the body has come through (or stopped).
+    return observeBody(client, {
+      onEnd(bytes, outcome) {
+        if (outcome === 'errored') span.setStatus({ code: SpanStatusCode.ERROR, message: 'body failed' })
+        else if (outcome === 'cancelled') span.setAttribute('yatagarasu.body_outcome', outcome)
+        span.end()
+      },
+    })
   }
 }
 

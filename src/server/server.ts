@@ -23,6 +23,7 @@ import type { ServerSettings, SettingsOverrides } from './settings.js'
 import { VERSION } from './version.js'
 import { createSharedStores, type SharedStores } from './shared-stores.js'
 import type { CacheSettings } from './cache-settings.js'
+import { startTracing, type ServerTracing } from './tracing.js'
 
 export interface StartServerOptions extends SettingsOverrides {
   /** The YAML or JSON config file; `reload()` reads it again. */
@@ -117,6 +118,9 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
       }),
   })
 
+  // The SDK is loaded only with tracing enabled; OTEL_* come from the process environment.
+  const tracing: ServerTracing | undefined = first.settings.tracing.enabled ? await startTracing(first.settings.tracing, process.env, logger) : undefined
+
   // sharp is loaded only when a bucket enables images, and a missing sharp stops the start.
   const imageTransformer = lazyTransformer(loadSharpTransformer)
   if (resolveConfig(first.config).buckets.some((bucket) => bucket.images !== undefined)) await loadSharpTransformer()
@@ -132,6 +136,7 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
       cache,
       imageTransformer,
       ...(loaded.settings.auditLog.enabled && { audit: audit.log }),
+      ...(tracing && { tracerProvider: tracing.tracerProvider }),
     })
     const readiness = createReadiness(resolved.buckets, { fetch: nodeFetch })
     return { loaded, resolved, handler, readiness }
@@ -165,7 +170,7 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
   try {
     main = await serve(front, { port: settings.port, hostname: settings.host, ...settings.limits, logger })
   } catch (error) {
-    await Promise.all([audit.close(), shared.close()])
+    await Promise.all([audit.close(), shared.close(), tracing?.shutdown()])
     throw error
   }
   let metricsServer: NodeServer | undefined
@@ -180,7 +185,7 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
         { port: settings.metrics.port, hostname: settings.metrics.host, ...settings.limits, logger },
       )
     } catch (error) {
-      await Promise.all([main.close(), audit.close(), shared.close()])
+      await Promise.all([main.close(), audit.close(), shared.close(), tracing?.shutdown()])
       throw error
     }
   }
@@ -270,7 +275,7 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
           // Whatever still runs (a cache write) gets a moment, not forever.
           await Promise.race([closed, new Promise((resolve) => setTimeout(resolve, 1000).unref())])
         }
-        await Promise.all([audit.close(), shared.close()])
+        await Promise.all([audit.close(), shared.close(), tracing?.shutdown()])
         logger.info('stopped')
       })()
       return stopping
@@ -366,6 +371,7 @@ function restartOnlyChanges(before: ServerSettings, after: ServerSettings): stri
   // The layers and their connections are made once, at start.
   if (JSON.stringify(before.cache) !== JSON.stringify(after.cache)) changed.push('cache')
   if (JSON.stringify(before.rateLimitStore) !== JSON.stringify(after.rateLimitStore)) changed.push('rate_limiting.store')
+  if (before.tracing.enabled !== after.tracing.enabled || before.tracing.serviceName !== after.tracing.serviceName) changed.push('tracing')
   for (const [name, value] of Object.entries(before.limits)) {
     if (after.limits[name as keyof typeof before.limits] !== value) changed.push(`server.${LIMIT_KEYS[name as keyof typeof before.limits]}`)
   }

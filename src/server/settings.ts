@@ -9,6 +9,7 @@ import type { ConfigIssue } from '../errors.js'
 import type { LogFormat, LogLevel } from '../logging/line-logger.js'
 import { SERVER_LIMIT_DEFAULTS } from '../adapters/node.js'
 import { cacheBlock, checkCacheSettings, resolveCacheSettings, resolveRateLimitStore, type CacheSettings, type RateLimitStoreSettings } from './cache-settings.js'
+import type { TracingSettings } from './tracing.js'
 
 export interface ServerSettings {
   /** Interface to listen on. Default `0.0.0.0`. */
@@ -35,6 +36,8 @@ export interface ServerSettings {
   readonly cache: CacheSettings | undefined
   /** Where rate-limit token buckets live (`rate_limiting.store`). */
   readonly rateLimitStore: RateLimitStoreSettings
+  /** OpenTelemetry spans exported as OTLP over HTTP (`OTEL_*` variables); off by default. */
+  readonly tracing: TracingSettings
 }
 
 export type AuditLogSettings =
@@ -120,6 +123,12 @@ export const serverBlocks = {
     }),
   ),
   cache: cacheBlock,
+  tracing: v.optional(
+    v.object({
+      enabled: v.optional(v.boolean()),
+      serviceName: v.optional(v.pipe(v.string(), v.trim(), v.minLength(1, 'must not be empty'))),
+    }),
+  ),
 }
 
 type Blocks = { [K in keyof typeof serverBlocks]: v.InferOutput<(typeof serverBlocks)[K]> }
@@ -165,6 +174,7 @@ export function resolveServerSettings(config: ParsedConfig, overrides: SettingsO
     auditLog: auditLogSettings(blocks.auditLog),
     cache: resolveCacheSettings(config),
     rateLimitStore: resolveRateLimitStore(config),
+    tracing: { enabled: blocks.tracing?.enabled ?? false, serviceName: blocks.tracing?.serviceName ?? 'yatagarasu' },
   }
 }
 

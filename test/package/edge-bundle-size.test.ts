@@ -24,7 +24,7 @@ import { createRouteHandlers } from 'yatagarasu/vercel'
 /** Everything the core entry exports. */
 const WHOLE_ENTRY = `import * as yatagarasu from 'yatagarasu'; (globalThis as any).yatagarasu = yatagarasu`
 
-const ALLOWED_SOURCES = new Set(['yatagarasu', '@noble/hashes', 'jose', 'valibot', 'lru-cache', 'yaml', 'entry'])
+const ALLOWED_SOURCES = new Set(['yatagarasu', '@noble/hashes', 'jose', 'valibot', 'lru-cache', 'yaml', '@opentelemetry/api', 'entry'])
 
 interface Measured {
   minified: number
@@ -49,9 +49,9 @@ const kb = (bytes: number) => `${(bytes / 1024).toFixed(1)} KB`
 describe('the edge bundle', () => {
   const cases = [
     // Budgets: today's figure plus some room; raise them knowingly, never by accident.
-    { name: 'a worker using createYatagarasu', contents: WORKER, gzipBudget: 48 * 1024, yaml: false }, // 40 → 46: lru-cache (byte-bounded memory store) replaced quick-lru; 46 → 48: website, redirect (presigning) and compression (issue 17)
-    { name: 'the Next.js Edge route (createRouteHandlers + parseConfig)', contents: NEXT_EDGE_ROUTE, gzipBudget: 80 * 1024, yaml: true },
-    { name: 'the whole yatagarasu entry', contents: WHOLE_ENTRY, gzipBudget: 85 * 1024, yaml: true },
+    { name: 'a worker using createYatagarasu', contents: WORKER, gzipBudget: 53 * 1024, yaml: false }, // 40 → 46: lru-cache (byte-bounded memory store) replaced quick-lru; 46 → 48: website, redirect (presigning) and compression (issue 17); 48 → 53: @opentelemetry/api (tracing, ~3 KB gzip)
+    { name: 'the Next.js Edge route (createRouteHandlers + parseConfig)', contents: NEXT_EDGE_ROUTE, gzipBudget: 84 * 1024, yaml: true }, // 80 → 84: @opentelemetry/api
+    { name: 'the whole yatagarasu entry', contents: WHOLE_ENTRY, gzipBudget: 89 * 1024, yaml: true }, // 85 → 89: @opentelemetry/api
   ]
 
   it.each(cases)('$name: within budget, made of the package and its dependencies only', async ({ name, contents, gzipBudget, yaml }) => {

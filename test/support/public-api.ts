@@ -27,6 +27,7 @@ export const ROOT_EXPORTS = [
   's3Metrics',
   's3Origin',
   'website',
+  'tracing',
   // cache, stores, loggers, metrics, audit, images
   'consoleLogger',
   'createCache',
