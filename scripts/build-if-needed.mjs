@@ -4,7 +4,7 @@
  * to minutes on a busy machine: doing it only when a source changed keeps both quick.
  */
 import { spawnSync } from 'node:child_process'
-import { existsSync, readdirSync, statSync } from 'node:fs'
+import { existsSync, readdirSync, rmSync, statSync } from 'node:fs'
 import { join } from 'node:path'
 
 /** tsup's entries (tsup.config.ts): each must exist in every format for dist/ to count as built. */
@@ -37,6 +37,8 @@ export function buildIfNeeded(root, { log = console.log } = {}) {
   const inputs = ['package.json', 'tsup.config.ts', 'tsconfig.json'].map((name) => join(root, name)).concat(files(join(root, 'src')))
   if (!needsBuild(outputs, inputs.map((file) => modified(file) ?? 0))) return false
   log('Building dist/ (tsup)...')
+  // tsup.config.ts builds ESM and CJS as two configs at once, so neither cleans dist/.
+  rmSync(join(root, 'dist'), { recursive: true, force: true })
   const result = spawnSync(join(root, 'node_modules', '.bin', 'tsup'), ['--silent'], { cwd: root, stdio: 'inherit' })
   if (result.status !== 0) throw new Error(`the build (tsup) failed with ${result.status ?? result.signal}`)
   return true

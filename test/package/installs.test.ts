@@ -83,6 +83,16 @@ describe('the npm package', () => {
     expect(JSON.parse(run('node', ['cjs.cjs'], project))).toEqual(EXPECTED)
   })
 
+  it('works from CJS on a Node without require() of ES modules (before 20.19): jose and @noble/hashes are inside the CJS build', () => {
+    writeFileSync(
+      join(project, 'cjs-old-node.cjs'),
+      `(async () => {${script("const { createYatagarasu } = require('yatagarasu')\nconst { serve } = require('yatagarasu/node')")}})()`,
+    )
+    expect(JSON.parse(run('node', ['--no-experimental-require-module', 'cjs-old-node.cjs'], project))).toEqual(EXPECTED)
+    const pkg = JSON.parse(readFileSync(join(project, 'node_modules/yatagarasu/package.json'), 'utf8'))
+    expect(pkg.engines.node).toBe('>=20')
+  })
+
   it.each([
     ['bun', ['run'], 'yatagarasu/bun'],
     ['deno', ['run', '--allow-net', '--allow-env', '--allow-read'], 'yatagarasu/deno'],
