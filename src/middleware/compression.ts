@@ -38,7 +38,8 @@ let available: ReadonlyArray<{ coding: ContentCoding; format: string }> | undefi
  * GET from `Accept-Encoding` (br where the runtime offers it, else gzip) and records it
  * on the context, so the cache keeps each encoding apart (`ctx.variant`) and
  * {@link compress} applies it; every response of the bucket says `Vary: Accept-Encoding`.
- * HEAD, `Range` requests and image transforms are left alone. Place it before the
+ * HEAD, `Range` requests, image transforms and platforms that decode `Content-Encoding`
+ * themselves (`decodesContentEncoding`: Next.js) are left alone. Place it before the
  * cache, `compress` after it.
  *
  * @example
@@ -51,7 +52,8 @@ export function compressionRequest(config: YatagarasuConfig | ResolvedConfig): M
   return async function compressionRequestMiddleware(ctx, next) {
     if (ctx.bucket === undefined || !enabled.has(ctx.bucket.name)) return next()
     const headers = ctx.request.headers
-    if (ctx.method === 'GET' && ctx.image === undefined && ctx.variant === undefined && !headers.has('range')) {
+    // A platform that decodes Content-Encoding itself (Next.js: decodesContentEncoding) would serve gzip bytes unlabelled.
+    if (ctx.method === 'GET' && ctx.image === undefined && ctx.variant === undefined && !ctx.decodesContentEncoding && !headers.has('range')) {
       const coding = negotiate(headers.get('accept-encoding'), offered)
       if (coding !== undefined) {
         ctx.encoding = coding
