@@ -93,6 +93,10 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
     error: (message, fields) => log.error(message, fields),
   }
   reportWarnings(logger, first.warnings)
+  // sharp is loaded only when a bucket enables images, and a missing sharp stops the start —
+  // before anything is opened (Redis connections, the audit file) that would keep the
+  // refused process alive.
+  if (resolveConfig(first.config).buckets.some((bucket) => bucket.images !== undefined)) await loadSharpTransformer()
   const audit = createAuditOutput(logger)
   audit.apply(first.settings.auditLog)
 
@@ -121,9 +125,7 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
   // The SDK is loaded only with tracing enabled; OTEL_* come from the process environment.
   const tracing: ServerTracing | undefined = first.settings.tracing.enabled ? await startTracing(first.settings.tracing, process.env, logger) : undefined
 
-  // sharp is loaded only when a bucket enables images, and a missing sharp stops the start.
   const imageTransformer = lazyTransformer(loadSharpTransformer)
-  if (resolveConfig(first.config).buckets.some((bucket) => bucket.images !== undefined)) await loadSharpTransformer()
 
   function build(loaded: LoadedConfig): Generation {
     const resolved = resolveConfig(loaded.config)
