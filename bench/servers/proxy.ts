@@ -13,12 +13,15 @@
  *   (`overrideGlobalObjects: false`; the global `Response` kept), as a library must.
  * The references get the same S3 transport (`nodeFetch`) through the handler's options,
  * so only the bridge differs. On Bun it is served by `Bun.serve`. Prints `{"ready": url}`.
+ *
+ * `<bridge>+undici` (e.g. `node+undici`): the same with `undiciFetch` (src/s3/transports/undici.ts)
+ * as the S3 transport instead of `nodeFetch`.
  */
 import { createYatagarasu, silentLogger } from '../../src/index.js'
 
 declare const Bun: any
 
-const [origin, bridge = 'node'] = process.argv.slice(2)
+const origin = process.argv[2]
 if (!origin) throw new Error('usage: proxy <origin-url> [node|hono|srvx]')
 const s3 = { bucket: 'bench', region: 'us-east-1', endpoint: origin, accessKey: 'BENCHKEY', secretKey: 'bench-secret-key' }
 const config = {
@@ -37,6 +40,10 @@ const config = {
   ],
 }
 
+// The S3 transport on Node, when the experiment asks for another one than the entry points use.
+const [bridge = 'node', transportName] = (process.argv[3] ?? 'node').split('+')
+const transport = transportName === 'undici' ? (await import('../../src/s3/transports/undici.js')).undiciFetch : undefined
+
 let url: string
 if (typeof Bun !== 'undefined') {
   const handler = createYatagarasu(config, { logger: silentLogger })
@@ -44,12 +51,12 @@ if (typeof Bun !== 'undefined') {
   url = `http://127.0.0.1:${server.port}`
 } else if (bridge === 'node') {
   const { serve } = await import('../../src/adapters/node.js')
-  const server = await serve(createYatagarasu(config, { logger: silentLogger }), { hostname: '127.0.0.1', port: 0 })
+  const server = await serve(createYatagarasu(config, { logger: silentLogger, ...(transport && { fetch: transport }) }), { hostname: '127.0.0.1', port: 0 })
   server.server.keepAliveTimeout = 60_000
   url = server.url
 } else {
   const { nodeFetch } = await import('../../src/adapters/node.js')
-  const handler = createYatagarasu(config, { logger: silentLogger, fetch: nodeFetch })
+  const handler = createYatagarasu(config, { logger: silentLogger, fetch: transport ?? nodeFetch })
   if (bridge === 'hono' || bridge === 'hono-plain') {
     const { serve } = await import('@hono/node-server')
     const overrideGlobalObjects = bridge === 'hono'
