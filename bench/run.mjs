@@ -8,7 +8,7 @@
  * docs/benchmarks.md, docs/benchmarks.svg and docs/benchmarks.json. Every figure is a
  * median of several runs, and every target is a ratio to a reference measured in this
  * same command. `--quick` takes ~3 minutes with fewer, shorter runs (and smaller
- * objects for the memory scenario); the default ~12 minutes. `--prof` runs the Node
+ * objects for the memory scenario); the default ~16 minutes. `--prof` runs the Node
  * proxies with `--cpu-prof` (profiles in bench/.profiles/). `--no-write` prints only;
  * `--render` rewrites the docs from the last results and bench/notes.md; `--bundle=FILE`
  * measures another build of bench/servers/proxy.ts (e.g. one made at an older commit).
@@ -60,6 +60,8 @@ const BRIDGES = [
   { bridge: 'hono', id: 'hono-proxy', label: 'yatagarasu through @hono/node-server (reference)' },
   { bridge: 'srvx', id: 'srvx-proxy', label: 'yatagarasu through srvx, FastResponse (reference)' },
 ]
+// The same Node adapter with the candidate S3 transport (src/s3/transports/undici.ts) instead of nodeFetch.
+const UNDICI = { bridge: 'node+undici', id: 'undici-proxy', label: 'yatagarasu, Node adapter, undiciFetch transport (candidate)' }
 const PEERS = path.join(BENCH, '.peers')
 const S3PROXY_VERSION = '4.2.1'
 const notes = [] // what could not run, loudly
@@ -352,7 +354,7 @@ async function passThrough(origin, startNodeProxy, startBunProxy, env) {
   const nodeProxy = await startNodeProxy()
   servers.push(nodeProxy)
   targets.push({ id: 'node-proxy', label: 'yatagarasu, Node adapter', url: `${nodeProxy.url}/p/1024` })
-  for (const { bridge, id, label } of BRIDGES) {
+  for (const { bridge, id, label } of [UNDICI, ...BRIDGES]) {
     const server = await startNodeProxy({ bridge })
     servers.push(server)
     targets.push({ id, label, url: `${server.url}/p/1024` })
@@ -424,7 +426,7 @@ async function streaming(origin, startNodeProxy, startBunProxy) {
   // Not pinned: origin, proxy and client share both cores, as they would.
   const nodeProxy = await startNodeProxy({ cpu: null })
   const references = []
-  for (const { bridge, id, label } of BRIDGES) references.push({ id, label, server: await startNodeProxy({ cpu: null, bridge }) })
+  for (const { bridge, id, label } of [UNDICI, ...BRIDGES]) references.push({ id, label, server: await startNodeProxy({ cpu: null, bridge }) })
   const bunProxy = await startBunProxy({ cpu: null })
   const pipe = await startServer('node:http pipe', process.execPath, [path.join(BENCH, 'servers/node-pipe.mjs'), origin.url])
   const targets = [
@@ -470,14 +472,38 @@ async function download(url) {
 async function memory(origin, startNodeProxy) {
   const fast = await memoryRun(origin, startNodeProxy, 'fast', { rate: 0, seconds: 0 })
   const slow = await memoryRun(origin, startNodeProxy, 'slow', { rate: SLOW_RATE, seconds: SETTINGS.slowSeconds })
-  return { streams: STREAMS, size: SETTINGS.memorySize, fast, slow }
+  // The same probe on the bare node:http pipe and through both bridges: what any Node
+  // proxy's process grows by per stream (GC slack, allocator), the reference of the
+  // "≤ pipe + 64 KB" target.
+  const references = {}
+  const startPipe = ({ cpu, probePort }) =>
+    startServer('node:http pipe', process.execPath, ['--expose-gc', '--import', path.join(BENCH, 'lib/memory-probe.mjs'), path.join(BENCH, 'servers/node-pipe.mjs'), origin.url], {
+      cpu,
+      env: { MEMORY_PROBE_PORT: String(probePort) },
+    })
+  for (const { id, label, start } of [
+    { id: 'node-pipe', label: 'node:http piping the origin', start: startPipe },
+    ...BRIDGES.map(({ bridge, id, label }) => ({ id, label, start: (options) => startNodeProxy({ ...options, bridge }) })),
+  ]) {
+    try {
+      references[id] = {
+        label,
+        fast: await memoryRun(origin, start, 'fast', { rate: 0, seconds: 0, tag: id }),
+        slow: await memoryRun(origin, start, 'slow', { rate: SLOW_RATE, seconds: SETTINGS.slowSeconds, tag: id }),
+      }
+    } catch (error) {
+      // A reference that fails leaves its row out; the adapter's own figures stand.
+      notes.push(`memory: the ${label} reference failed (${error.message.split('\n')[0]}): its row is missing.`)
+    }
+  }
+  return { streams: STREAMS, size: SETTINGS.memorySize, fast, slow, references }
 }
 
-async function memoryRun(origin, startNodeProxy, kind, { rate, seconds }) {
+async function memoryRun(origin, startProxy, kind, { rate, seconds, tag = 'node-proxy' }) {
   const size = SETTINGS.memorySize
-  log(`memory: ${STREAMS} ${kind} clients, ${size >> 20} MB objects${seconds ? `, ${seconds} s` : ''}`)
+  log(`memory: ${STREAMS} ${kind} clients, ${size >> 20} MB objects${seconds ? `, ${seconds} s` : ''}, ${tag}`)
   const probePort = await freePort()
-  const proxy = await startNodeProxy({ cpu: null, probePort })
+  const proxy = await startProxy({ cpu: null, probePort })
   const probe = async (settle) => JSON.parse((await get(`http://127.0.0.1:${probePort}/${settle ? 'settled' : 'usage'}`, { keep: true })).body)
   try {
     // Warm up the streaming path (JIT, pools) so idle RSS includes what any proxy carries.
@@ -560,7 +586,7 @@ async function memoryRun(origin, startNodeProxy, kind, { rate, seconds }) {
       result.clientBytesPerStreamMB = median(client.streams.map((s) => s.bytes)) / 2 ** 20
     }
     log(
-      `memory ${kind}: idle ${result.idleMB.toFixed(1)} MB, peak ${result.peakMB.toFixed(1)} MB, ${result.perStreamKB.toFixed(0)} KB/stream` +
+      `memory ${kind} ${tag}: idle ${result.idleMB.toFixed(1)} MB, peak ${result.peakMB.toFixed(1)} MB, ${result.perStreamKB.toFixed(0)} KB/stream` +
         (result.settled ? `; after full GCs ${result.settled.rssKB.toFixed(0)} KB/stream RSS, ${result.settled.liveKB.toFixed(0)} KB/stream live (heap + ArrayBuffers)` : ''),
     )
     return result
