@@ -47,6 +47,7 @@ const INTEGRATION = [
   'test/s3/node-http-transport.test.ts',
   'test/s3/proxy-integration.test.ts',
   'test/s3/test-harness.test.ts',
+  'test/server/admin.test.ts',
   'test/server/cache-layers.test.ts',
   'test/server/cli.test.ts',
   'test/server/limits.test.ts',

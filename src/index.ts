@@ -93,6 +93,9 @@ export type { CacheEntry, CacheEntryMeta, CacheStore, StreamedCacheEntry } from 
 export { memoryStore, type MemoryStore, type MemoryStoreOptions } from './stores/memory.js'
 export { tieredStore } from './stores/tiered.js'
 export { layeredStore, type CacheLayer, type LayeredStore, type LayeredStoreOptions, type LayerStats } from './stores/layered.js'
+// The admin API's operations (purge, stats, prewarm, reload) for embedders; the standalone server serves them with `admin.enabled`.
+export { adminApi, type AdminApi, type AdminApiOptions, type PrewarmJob, type PrewarmState } from './admin/admin-api.js'
+export { prewarmCache, type PrewarmOptions, type PrewarmProgress } from './admin/prewarm.js'
 export type { PurgeBus, PurgeMessage } from './cache/purge-bus.js'
 export { webCacheStore, type WebCacheStoreOptions } from './stores/web-cache.js'
 export {

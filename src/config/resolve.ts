@@ -17,3 +17,10 @@ export function resolveConfig(config: YatagarasuConfig | ResolvedConfig): Resolv
 function isResolved(config: unknown): config is ResolvedConfig {
   return typeof config === 'object' && config !== null && (config as Record<symbol, unknown>)[RESOLVED] === true
 }
+
+/** A resolved config with some of its buckets, or at another base path (already valid: not validated again). */
+export function narrowConfig(config: ResolvedConfig, changes: Partial<Pick<ResolvedConfig, 'basePath' | 'buckets'>>): ResolvedConfig {
+  const narrowed: ResolvedConfig = { ...config, ...changes }
+  Object.defineProperty(narrowed, RESOLVED, { value: true, enumerable: false })
+  return narrowed
+}

@@ -22,6 +22,7 @@ import { createReadiness, type Readiness } from './readiness.js'
 import type { ServerSettings, SettingsOverrides } from './settings.js'
 import { VERSION } from './version.js'
 import { createSharedStores, type SharedStores } from './shared-stores.js'
+import { adminApi, type AdminApi } from '../admin/admin-api.js'
 import type { CacheSettings } from './cache-settings.js'
 import { startTracing, type ServerTracing } from './tracing.js'
 
@@ -61,6 +62,8 @@ export interface RunningServer {
 
 interface Generation {
   readonly loaded: LoadedConfig
+  /** The config the handler was made from (with the `cache` block's default TTL). */
+  readonly config: ParsedConfig
   readonly resolved: ResolvedConfig
   readonly handler: FetchHandler
   readonly readiness: Readiness
@@ -129,7 +132,8 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
 
   function build(loaded: LoadedConfig): Generation {
     const resolved = resolveConfig(loaded.config)
-    const handler = createYatagarasu(withDefaultTtl(loaded.config, first.settings.cache), {
+    const config = withDefaultTtl(loaded.config, first.settings.cache)
+    const handler = createYatagarasu(config, {
       fetch: nodeFetch,
       ...(shared.rateLimitStore && { rateLimitStore: shared.rateLimitStore }),
       logger,
@@ -141,11 +145,22 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
       ...(tracing && { tracerProvider: tracing.tracerProvider }),
     })
     const readiness = createReadiness(resolved.buckets, { fetch: nodeFetch })
-    return { loaded, resolved, handler, readiness }
+    return { loaded, config, resolved, handler, readiness }
   }
 
   let current = build(first)
   let draining = false
+  // The token is read at start (like the listening addresses); `admin.enabled: false` makes the routes plain paths.
+  const admin: AdminApi | undefined = first.settings.admin.enabled
+    ? adminApi({
+        token: first.settings.admin.token,
+        cache,
+        config: () => current.config,
+        fetch: nodeFetch,
+        logger,
+        reload: () => running.reload(),
+      })
+    : undefined
 
   const front: FetchHandler = async (request, context) => {
     const generation = current
@@ -158,6 +173,7 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
     if (settings.metrics.enabled && settings.metrics.port === undefined && path === settings.metrics.path) {
       return operation(request, () => metrics.response())
     }
+    if (admin?.handles(path)) return admin.fetch(request, context)
     return generation.handler(request, context)
   }
 
@@ -180,10 +196,12 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
     const metricsPath = settings.metrics.path
     try {
       metricsServer = await serve(
-        async (request, context) =>
-          requestPath(request, context) === metricsPath
-            ? operation(request, () => metrics.response())
-            : json(404, { error: { status: 404, code: 'NotFound', message: 'Not found' } }),
+        async (request, context) => {
+          const path = requestPath(request, context)
+          if (path === metricsPath) return operation(request, () => metrics.response())
+          if (admin?.handles(path)) return admin.fetch(request, context)
+          return json(404, { error: { status: 404, code: 'NotFound', message: 'Not found' } })
+        },
         { port: settings.metrics.port, hostname: settings.metrics.host, ...settings.limits, logger },
       )
     } catch (error) {
@@ -243,7 +261,7 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
     forced?.()
   }
 
-  return {
+  const running: RunningServer = {
     url: main.url,
     metricsUrl: metricsServer && metricsServer.url + settings.metrics.path,
     logger,
@@ -257,6 +275,7 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
     shutdown() {
       stopping ??= (async () => {
         draining = true
+        admin?.close()
         const timeoutMs = current.loaded.settings.shutdownTimeoutMs
         // Stops listening at once (synchronously), before anything is logged.
         const closed = Promise.all([main.close(), metricsServer?.close()])
@@ -284,6 +303,7 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
     },
     forceClose,
   }
+  return running
 }
 
 /** Handles GET and HEAD of an operational route. */
@@ -374,6 +394,7 @@ function restartOnlyChanges(before: ServerSettings, after: ServerSettings): stri
   if (JSON.stringify(before.cache) !== JSON.stringify(after.cache)) changed.push('cache')
   if (JSON.stringify(before.rateLimitStore) !== JSON.stringify(after.rateLimitStore)) changed.push('rate_limiting.store')
   if (before.tracing.enabled !== after.tracing.enabled || before.tracing.serviceName !== after.tracing.serviceName) changed.push('tracing')
+  if (JSON.stringify(before.admin) !== JSON.stringify(after.admin)) changed.push('admin')
   for (const [name, value] of Object.entries(before.limits)) {
     if (after.limits[name as keyof typeof before.limits] !== value) changed.push(`server.${LIMIT_KEYS[name as keyof typeof before.limits]}`)
   }

@@ -38,6 +38,8 @@ export interface ServerSettings {
   readonly rateLimitStore: RateLimitStoreSettings
   /** OpenTelemetry spans exported as OTLP over HTTP (`OTEL_*` variables); off by default. */
   readonly tracing: TracingSettings
+  /** The admin API (`admin`): off by default. */
+  readonly admin: { readonly enabled: false } | { readonly enabled: true; readonly token: string }
 }
 
 export type AuditLogSettings =
@@ -129,6 +131,12 @@ export const serverBlocks = {
       serviceName: v.optional(v.pipe(v.string(), v.trim(), v.minLength(1, 'must not be empty'))),
     }),
   ),
+  admin: v.optional(
+    v.object({
+      enabled: v.optional(v.boolean()),
+      token: v.optional(v.string()),
+    }),
+  ),
 }
 
 type Blocks = { [K in keyof typeof serverBlocks]: v.InferOutput<(typeof serverBlocks)[K]> }
@@ -175,6 +183,7 @@ export function resolveServerSettings(config: ParsedConfig, overrides: SettingsO
     cache: resolveCacheSettings(config),
     rateLimitStore: resolveRateLimitStore(config),
     tracing: { enabled: blocks.tracing?.enabled ?? false, serviceName: blocks.tracing?.serviceName ?? 'yatagarasu' },
+    admin: blocks.admin?.enabled === true && blocks.admin.token !== undefined && blocks.admin.token !== '' ? { enabled: true, token: blocks.admin.token } : { enabled: false },
   }
 }
 
@@ -215,6 +224,9 @@ export function checkServerBlocks(config: ParsedConfig): ConfigIssue[] {
     if (audit.output !== undefined && audit.output !== 'file' && audit.filePath !== undefined) {
       issues.push({ path: 'auditLog.filePath', message: `is only used with output: file (output is ${audit.output})` })
     }
+  }
+  if (blocks.admin?.enabled === true && (blocks.admin.token === undefined || blocks.admin.token.trim() === '')) {
+    issues.push({ path: 'admin.token', message: 'required when admin is enabled (a bearer token, e.g. "${ADMIN_TOKEN}")' })
   }
   const metricsPort = settings.metrics.port
   if (settings.metrics.enabled && metricsPort !== undefined && metricsPort !== 0 && metricsPort === settings.port) {

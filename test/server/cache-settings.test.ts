@@ -103,6 +103,18 @@ rate_limiting:
   })
 })
 
+describe('the admin block', () => {
+  it('is off by default, and needs a token when enabled (the token prints masked)', () => {
+    expect(resolveServerSettings(load('')).admin).toEqual({ enabled: false })
+    const config = load('admin: { enabled: true, token: "${ADMIN_TOKEN}" }\n', { ADMIN_TOKEN: 's3cr3t-token' })
+    expect(resolveServerSettings(config).admin).toEqual({ enabled: true, token: 's3cr3t-token' })
+    expect(JSON.stringify(config)).not.toContain('s3cr3t-token')
+    expect(issuesOf('admin: { enabled: true, token: "${ADMIN_TOKEN:-}" }\n')).toEqual([
+      { path: 'admin.token', message: 'required when admin is enabled (a bearer token, e.g. "${ADMIN_TOKEN}")' },
+    ])
+  })
+})
+
 describe('a handler by itself (createYatagarasu, the edge bundle)', () => {
   const config = (extra: Record<string, unknown>) => ({
     buckets: [{ name: 'cdn', pathPrefix: '/cdn', s3: { bucket: 'assets', region: 'us-east-1', accessKey: 'AK', secretKey: 'SK' } }],

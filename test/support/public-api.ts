@@ -28,7 +28,8 @@ export const ROOT_EXPORTS = [
   's3Origin',
   'website',
   'tracing',
-  // cache, stores, loggers, metrics, audit, images
+  // cache, stores, loggers, metrics, audit, images, admin
+  'adminApi',
   'consoleLogger',
   'createCache',
   'createMetrics',
@@ -37,6 +38,7 @@ export const ROOT_EXPORTS = [
   'lazyTransformer',
   'memoryRateLimitStore',
   'memoryStore',
+  'prewarmCache',
   'signImageUrl',
   'silentLogger',
   'tieredStore',
