@@ -11,7 +11,7 @@ import { resolveConfig } from '../config/resolve.js'
 import type { FetchHandler, RequestContext } from '../context.js'
 import { BadRequestError, HttpError, MethodNotAllowedError, NotFoundError, UnauthorizedError } from '../errors.js'
 import { consoleLogger, type Logger } from '../logging/logger.js'
-import { describeError } from '../cache/describe-error.js'
+import { describeError } from '../logging/describe-error.js'
 import type { FetchFunction } from '../s3/s3-client.js'
 import { DEFAULT_PREWARM_CONCURRENCY, prewarmCache } from './prewarm.js'
 
