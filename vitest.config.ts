@@ -44,6 +44,7 @@ const INTEGRATION = [
   'test/reliability/replicas.test.ts',
   'test/reliability/retries-and-breaker.test.ts',
   'test/reliability/timeouts.test.ts',
+  'test/s3/credential-providers.test.ts',
   'test/s3/node-http-transport.test.ts',
   'test/s3/proxy-integration.test.ts',
   'test/s3/test-harness.test.ts',

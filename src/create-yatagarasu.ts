@@ -32,6 +32,8 @@ import type { TracerProvider } from '@opentelemetry/api'
 export interface YatagarasuOptions {
   /** See {@link S3OriginOptions.fetch}. */
   fetch?: S3OriginOptions['fetch']
+  /** See {@link S3OriginOptions.credentialsRuntime}: `{ env: process.env, readFile }` for the built-in credentials providers. */
+  credentialsRuntime?: S3OriginOptions['credentialsRuntime']
   /** Receives what clients must not see (JWKS and cache store failures, ...). Default: {@link consoleLogger}. */
   logger?: Logger
   /**
@@ -119,7 +121,7 @@ export function createYatagarasu(config: YatagarasuConfig, options: YatagarasuOp
     ...(compression ? [compress(resolved)] : []),
     ...(images ? [imageTransform(resolved, { transformer, logger })] : []),
     ...(options.metrics ? [s3Metrics(options.metrics)] : []),
-    s3Origin(resolved, { logger, ...(options.fetch && { fetch: options.fetch }) }),
+    s3Origin(resolved, { logger, ...(options.fetch && { fetch: options.fetch }), ...(options.credentialsRuntime && { credentialsRuntime: options.credentialsRuntime }) }),
   ]
   return compose(
     requestId(),

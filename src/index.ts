@@ -76,6 +76,8 @@ export { compress, compressionRequest } from './middleware/compression.js'
 export { cache, type CacheOptions } from './middleware/cache.js'
 export { s3Origin, type S3OriginOptions } from './middleware/s3-origin.js'
 export type { FetchFunction } from './s3/s3-client.js'
+export type { AwsCredentials, CredentialsProvider } from './s3/credentials.js'
+export type { CredentialsRuntime } from './s3/credential-providers.js'
 
 // cache and stores
 export {

@@ -18,6 +18,7 @@ import { compressionSchema } from './compression-schema.js'
 import { redirectSchema } from './redirect-schema.js'
 import { websiteSchema } from './website-schema.js'
 import { circuitBreakerSchema, corsSchema, ipFilterSchema, limitsSchema, rateLimitingSchema, topRateLimitingSchema } from './reliability-schema.js'
+import type { CredentialsProvider } from '../s3/credentials.js'
 
 const httpUrl = v.pipe(v.string(), v.check(isHttpUrl, 'must be an absolute http(s) URL without query or fragment'))
 
@@ -43,6 +44,20 @@ const replicaSchema = v.object({
   timeout: v.optional(seconds),
 })
 
+/** A built-in credentials provider, by name (docs/configuration.md#refreshing-credentials). */
+const builtInCredentialsSchema = v.object({
+  provider: v.picklist(['env', 'container', 'web_identity', 'imds'], 'must be env, container, web_identity or imds'),
+  /** web_identity: the role to assume. Default: `AWS_ROLE_ARN`. */
+  roleArn: v.optional(nonEmpty),
+  /** web_identity: the role session's name. Default: `AWS_ROLE_SESSION_NAME`, else `yatagarasu`. */
+  sessionName: v.optional(nonEmpty),
+})
+
+const credentialsSchema = v.union(
+  [v.custom<CredentialsProvider>((value) => typeof value === 'function', 'must be a function'), builtInCredentialsSchema],
+  'must be a provider function or { provider: env | container | web_identity | imds }',
+)
+
 const s3Fields = v.object({
   /** The S3 bucket name. */
   bucket: v.optional(nonEmpty),
@@ -57,6 +72,12 @@ const s3Fields = v.object({
   secretKey: v.optional(nonEmpty),
   /** For temporary credentials (STS). */
   sessionToken: v.optional(nonEmpty),
+  /**
+   * Instead of `accessKey`/`secretKey`: credentials that refresh before they expire, from
+   * a function of your own (`() => Promise<{ accessKeyId, secretAccessKey, sessionToken?,
+   * expiration? }>`) or a built-in provider. Not with `replicas` (each replica has its keys).
+   */
+  credentials: v.optional(credentialsSchema),
   /** Seconds to wait for S3's response headers before answering 504. Default 30. */
   timeout: v.optional(seconds),
   /** Seconds without a body chunk from S3, once streaming, before the transfer is aborted. Default 30. */
@@ -73,18 +94,32 @@ const s3Fields = v.object({
 
 /** Without `replicas`, the connection fields name the one S3 target and are required. */
 const TARGET_FIELDS = ['bucket', 'region', 'accessKey', 'secretKey'] as const
+/** With `credentials`, the keys come from the provider. */
+const CREDENTIALS_TARGET_FIELDS = ['bucket', 'region'] as const
 type S3Fields = v.InferOutput<typeof s3Fields>
-type Replicated = S3Fields & { replicas: S3ReplicaConfig[] }
-type Single = S3Fields & Required<Pick<S3Fields, (typeof TARGET_FIELDS)[number]>> & { replicas?: undefined }
+type Replicated = S3Fields & { replicas: S3ReplicaConfig[]; credentials?: undefined }
+type Single =
+  | (S3Fields & Required<Pick<S3Fields, (typeof TARGET_FIELDS)[number]>> & { replicas?: undefined })
+  | (S3Fields & Required<Pick<S3Fields, (typeof CREDENTIALS_TARGET_FIELDS)[number] | 'credentials'>> & { replicas?: undefined })
 
 export const s3Schema = v.pipe(
   s3Fields,
   v.rawCheck(({ dataset, addIssue }) => {
     const value = dataset.value as Record<string, unknown> | null | undefined
-    if (typeof value !== 'object' || value === null || value.replicas !== undefined) return
-    for (const field of TARGET_FIELDS) if (value[field] === undefined) addIssue({ message: 'required', path: [fieldPath(value, field)] })
+    if (typeof value !== 'object' || value === null) return
+    if (value.credentials !== undefined) {
+      for (const field of ['accessKey', 'secretKey', 'sessionToken', 'replicas'] as const) {
+        if (value[field] !== undefined) addIssue({ message: 'must not be given with credentials', path: [fieldPath(value, field)] })
+      }
+    }
+    if (value.replicas !== undefined) return
+    const required = value.credentials !== undefined ? CREDENTIALS_TARGET_FIELDS : TARGET_FIELDS
+    for (const field of required) if (value[field] === undefined) addIssue({ message: 'required', path: [fieldPath(value, field)] })
   }),
-  v.guard((s3): s3 is Single | Replicated => s3.replicas !== undefined || TARGET_FIELDS.every((field) => s3[field] !== undefined)),
+  v.guard(
+    (s3): s3 is Single | Replicated =>
+      s3.replicas !== undefined || (s3.credentials !== undefined ? CREDENTIALS_TARGET_FIELDS : TARGET_FIELDS).every((field) => s3[field] !== undefined),
+  ),
 )
 
 export const bucketSchema = v.object({
@@ -148,6 +183,9 @@ export type S3Config = v.InferOutput<typeof s3Schema>
 export type S3SingleConfig = Single
 export type S3ReplicatedConfig = Replicated
 export type S3ReplicaConfig = v.InferOutput<typeof replicaSchema>
+/** `s3.credentials`: a provider function, or a built-in provider by name. */
+export type S3CredentialsConfig = v.InferOutput<typeof credentialsSchema>
+export type BuiltInCredentialsConfig = v.InferOutput<typeof builtInCredentialsSchema>
 
 /** `/cdn/` → `/cdn`, `/` → `''`. Prefixes are literal (decoded) path text. */
 export function normalizePrefix(prefix: string): string {

@@ -11,6 +11,9 @@ import type { ResolvedRedirect } from './redirect-schema.js'
 import type { ResolvedWebsite } from './website-schema.js'
 import type { ResolvedCircuitBreaker, ResolvedCors, ResolvedIpFilter, ResolvedLimits, ResolvedRateLimit } from './reliability-schema.js'
 
+import type { S3CredentialsConfig } from './schema.js'
+
+export type { BuiltInCredentialsConfig, S3CredentialsConfig } from './schema.js'
 export type { BucketConfig, S3Config, S3ReplicaConfig, S3ReplicatedConfig, S3SingleConfig, YatagarasuConfig } from './schema.js'
 
 /** A bucket after validation: defaults applied, prefix normalised. */
@@ -60,9 +63,13 @@ export interface ResolvedS3Connection {
   readonly region: string
   /** Without a trailing `/`; absent for AWS. */
   readonly endpoint?: string
+  /** `''` when `credentials` is set. */
   readonly accessKey: string
+  /** `''` when `credentials` is set. */
   readonly secretKey: string
   readonly sessionToken?: string
+  /** Where the keys come from when they refresh (a provider function, or a built-in one by name). */
+  readonly credentials?: S3CredentialsConfig
   /** Milliseconds until S3's response headers. */
   readonly timeoutMs: number
 }

@@ -10,7 +10,7 @@ import { formatPath, issueKeys, issueMessage } from './issues.js'
 import { resolveCircuitBreaker, resolveCors, resolveIpFilter, resolveLimits, resolveRateLimit } from './reliability-schema.js'
 import { configSchema, normalizePrefix, type S3Config, type YatagarasuConfig } from './schema.js'
 import { maskSecretsInJson } from './secrets.js'
-import type { ResolvedBucket, ResolvedConfig, ResolvedS3, ResolvedS3Target } from './types.js'
+import type { ResolvedBucket, ResolvedConfig, ResolvedS3, ResolvedS3Target, S3CredentialsConfig } from './types.js'
 
 const DEFAULT_TIMEOUT_SECONDS = 30
 const DEFAULT_IDLE_TIMEOUT_SECONDS = 30
@@ -85,7 +85,15 @@ function resolveS3(s3: S3Config): ResolvedS3 {
   return maskSecretsInJson(resolved, SECRET_FIELDS)
 }
 
-type TargetFields = { bucket: string; region: string; endpoint?: string | undefined; accessKey: string; secretKey: string; sessionToken?: string | undefined }
+type TargetFields = {
+  bucket: string
+  region: string
+  endpoint?: string | undefined
+  accessKey?: string | undefined
+  secretKey?: string | undefined
+  sessionToken?: string | undefined
+  credentials?: S3CredentialsConfig | undefined
+}
 
 function resolveTarget(fields: TargetFields, name: string, priority: number, timeoutSeconds: number): ResolvedS3Target {
   const target: ResolvedS3Target = {
@@ -94,9 +102,11 @@ function resolveTarget(fields: TargetFields, name: string, priority: number, tim
     bucket: fields.bucket,
     region: fields.region,
     ...(fields.endpoint !== undefined && { endpoint: fields.endpoint.replace(/\/+$/, '') }),
-    accessKey: fields.accessKey,
-    secretKey: fields.secretKey,
+    // The schema requires the keys unless `credentials` gives them.
+    accessKey: fields.accessKey ?? '',
+    secretKey: fields.secretKey ?? '',
     ...(fields.sessionToken !== undefined && { sessionToken: fields.sessionToken }),
+    ...(fields.credentials !== undefined && { credentials: fields.credentials }),
     timeoutMs: timeoutSeconds * 1000,
   }
   return maskSecretsInJson(target, SECRET_FIELDS)

@@ -13,6 +13,7 @@ import type { Logger } from '../logging/logger.js'
 import { withIdleTimeout } from '../reliability/idle-timeout.js'
 import { forwardedRequestHeaders, objectResponseHeaders } from '../s3/object-headers.js'
 import type { FetchFunction } from '../s3/s3-client.js'
+import type { CredentialsRuntime } from '../s3/credential-providers.js'
 import { createTargetPool, type TargetPool } from '../s3/target-pool.js'
 import { declaredLength } from '../http/declared-length.js'
 import { observeBody } from '../http/observe-body.js'
@@ -26,8 +27,14 @@ export interface S3OriginOptions {
    * the runtime's `originFetch` from the handler context, else `globalThis.fetch`.
    */
   fetch?: FetchFunction
-  /** Receives S3 circuit breaker changes. Default: none. */
+  /** Receives S3 circuit breaker changes and failed credential refreshes. Default: none. */
   logger?: Logger
+  /**
+   * What the built-in `s3.credentials` providers read: the environment and token files.
+   * The standalone server passes the process's. Default: none (a built-in provider then
+   * fails, logged, and requests answer 502).
+   */
+  credentialsRuntime?: CredentialsRuntime
 }
 
 /**
@@ -46,7 +53,11 @@ export interface S3OriginOptions {
 export function s3Origin(config: YatagarasuConfig | ResolvedConfig, options: S3OriginOptions = {}): Middleware {
   const origins = new Map<string, { pool: TargetPool; idleTimeoutMs: number; s3Bucket: string }>()
   for (const bucket of resolveConfig(config).buckets) {
-    const pool = createTargetPool(bucket.s3, { bucket: bucket.name, ...(options.logger && { logger: options.logger }) })
+    const pool = createTargetPool(bucket.s3, {
+      bucket: bucket.name,
+      ...(options.logger && { logger: options.logger }),
+      ...(options.credentialsRuntime && { credentialsRuntime: options.credentialsRuntime }),
+    })
     origins.set(bucket.name, { pool, idleTimeoutMs: bucket.s3.idleTimeoutMs, s3Bucket: bucket.s3.bucket })
   }
 

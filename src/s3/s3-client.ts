@@ -1,7 +1,8 @@
 import type { ResolvedS3Connection } from '../config/types.js'
 import { BadGatewayError, ClientClosedRequestError, GatewayTimeoutError } from '../errors.js'
 import { objectUrl, objectUrlBase } from './object-url.js'
-import { createS3Signer } from './sigv4.js'
+import type { CredentialsSource } from './credentials.js'
+import { createS3Signer, type S3Signer } from './sigv4.js'
 
 export type FetchFunction = (input: string, init: RequestInit) => Promise<Response>
 
@@ -26,17 +27,42 @@ export interface S3Client {
   send(request: ObjectRequest, fetchImpl: FetchFunction): Promise<Response>
 }
 
-export function createS3Client(config: ResolvedS3Connection): S3Client {
+export interface S3ClientOptions {
+  /** Credentials that refresh (`s3.credentials`); without it, the config's keys sign. */
+  credentials?: CredentialsSource
+}
+
+export function createS3Client(config: ResolvedS3Connection, options: S3ClientOptions = {}): S3Client {
   // Signed here, sent once: a proxy must never re-send a request whose body may already
   // be streaming to a client (retries across replicas are the target pool's decision).
   const urlBase = objectUrlBase(config)
-  const sign = createS3Signer(config)
+  const fixed = options.credentials === undefined ? createS3Signer(config) : undefined
+  // One signer per set of credentials (it derives its key once a day): made again when they change.
+  let latest: { credentials: unknown; sign: S3Signer } | undefined
+
+  async function signer(): Promise<S3Signer> {
+    if (fixed !== undefined) return fixed
+    let credentials
+    try {
+      credentials = await options.credentials!.get()
+    } catch (error) {
+      // Logged where it failed (never with the keys); the client learns only that S3 is out of reach.
+      throw new BadGatewayError('The storage backend credentials are not available', { cause: error })
+    }
+    if (latest?.credentials !== credentials) {
+      const { accessKeyId: accessKey, secretAccessKey: secretKey, sessionToken } = credentials
+      latest = { credentials, sign: createS3Signer({ region: config.region, accessKey, secretKey, sessionToken }) }
+    }
+    return latest.sign
+  }
 
   return {
     config,
     async send(request, fetchImpl) {
       if (request.signal.aborted) throw new ClientClosedRequestError('The client closed the request')
       const url = new URL(objectUrl(urlBase, request.key))
+      const sign = await signer()
+      if (request.signal.aborted) throw new ClientClosedRequestError('The client closed the request')
       const headers = sign(request.method, url, request.headers)
       const controller = new AbortController()
       const onClientAbort = () => controller.abort()

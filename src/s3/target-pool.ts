@@ -4,6 +4,8 @@ import type { Logger } from '../logging/logger.js'
 import { backoffDelay, sleep, type BackoffOptions } from '../reliability/backoff.js'
 import { createCircuitBreaker, PASS, type CircuitBreaker } from '../reliability/circuit-breaker.js'
 import { createRetryBudget, type RetryBudget } from '../reliability/retry-budget.js'
+import { credentialsProvider, type CredentialsRuntime } from './credential-providers.js'
+import { refreshingCredentials } from './credentials.js'
 import { createS3Client, type FetchFunction, type ObjectRequest, type S3Client } from './s3-client.js'
 
 export interface TargetPoolOptions {
@@ -11,6 +13,8 @@ export interface TargetPoolOptions {
   bucket: string
   logger?: Logger
   backoff?: BackoffOptions
+  /** Environment and file reading for built-in `s3.credentials` providers. */
+  credentialsRuntime?: CredentialsRuntime
 }
 
 export interface PoolResponse {
@@ -47,9 +51,14 @@ interface Target {
 
 export function createTargetPool(s3: ResolvedS3, options: TargetPoolOptions): TargetPool {
   const { logger, backoff } = options
+  // One set of refreshing credentials for the bucket, whichever target signs with it.
+  const credentials =
+    s3.credentials !== undefined
+      ? refreshingCredentials(credentialsProvider(s3.credentials, options.credentialsRuntime), { bucket: options.bucket, ...(logger && { logger }) })
+      : undefined
   const targets: Target[] = s3.targets.map((config) => ({
     name: config.name,
-    client: createS3Client(config),
+    client: createS3Client(config, credentials && { credentials }),
     breaker:
       s3.circuitBreaker &&
       createCircuitBreaker({

@@ -2,6 +2,7 @@
  * The standalone server: the proxy from a config file, with `/health`, `/ready` and
  * `/metrics`, request logs, graceful shutdown and atomic reloads.
  */
+import { readFile } from 'node:fs/promises'
 import { serve, type NodeServer } from '../adapters/node.js'
 import { nodeFetch } from '../s3/transports/node-http.js'
 import { createCache } from '../cache/create-cache.js'
@@ -143,6 +144,8 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
       imageTransformer,
       ...(loaded.settings.auditLog.enabled && { audit: audit.log }),
       ...(tracing && { tracerProvider: tracing.tracerProvider }),
+      // The built-in s3.credentials providers read the process's environment and token files.
+      credentialsRuntime: { env, readFile: (path) => readFile(path, 'utf8') },
     })
     const readiness = createReadiness(resolved.buckets, { fetch: nodeFetch })
     return { loaded, config, resolved, handler, readiness }

@@ -61,7 +61,10 @@ function describeBucket(bucket: ResolvedBucket): Array<[string, string]> {
   const several = s3.targets.length > 1 || s3.targets[0]?.name !== 'default'
   for (const target of s3.targets) {
     const where = target.endpoint ?? 'AWS'
-    const credentials = `access key ${MASK}, secret key ${MASK}${target.sessionToken !== undefined ? `, session token ${MASK}` : ''}`
+    const credentials =
+      target.credentials !== undefined
+        ? `credentials from ${typeof target.credentials === 'function' ? 'a provider function' : `the ${target.credentials.provider} provider`}`
+        : `access key ${MASK}, secret key ${MASK}${target.sessionToken !== undefined ? `, session token ${MASK}` : ''}`
     const name = several ? `${target.name} (priority ${target.priority}): ` : ''
     out.push(['s3', `${name}bucket ${target.bucket}, ${target.region}, ${where}; ${credentials}; timeout ${target.timeoutMs / 1000} s`])
   }
