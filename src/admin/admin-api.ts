@@ -9,9 +9,10 @@ import { compose } from '../compose.js'
 import type { ResolvedConfig, YatagarasuConfig } from '../config/types.js'
 import { resolveConfig } from '../config/resolve.js'
 import type { FetchHandler, RequestContext } from '../context.js'
-import { BadRequestError, HttpError, MethodNotAllowedError, NotFoundError, UnauthorizedError } from '../errors.js'
+import { BadRequestError, HttpError, isYatagarasuError, MethodNotAllowedError, NotFoundError, UnauthorizedError } from '../errors.js'
 import { consoleLogger, type Logger } from '../logging/logger.js'
 import { describeError } from '../logging/describe-error.js'
+import { readTextBounded } from '../net/read-bounded.js'
 import type { FetchFunction } from '../s3/s3-client.js'
 import { DEFAULT_PREWARM_CONCURRENCY, prewarmCache } from './prewarm.js'
 
@@ -227,11 +228,15 @@ async function counted(purge: Promise<number>): Promise<number | null> {
   return Number.isFinite(count) ? count : null
 }
 
+/** Admin bodies are a few names: a larger one is refused while it is read, never held. */
+const MAX_BODY_BYTES = 64 * 1024
+
 async function readJson(request: Request): Promise<unknown> {
   let value: unknown
   try {
-    value = JSON.parse(await request.text())
-  } catch {
+    value = JSON.parse(await readTextBounded(request, MAX_BODY_BYTES))
+  } catch (error) {
+    if (isYatagarasuError(error, 'RemoteDocumentTooLarge')) throw new BadRequestError(`The body must be at most ${MAX_BODY_BYTES} bytes`)
     throw new BadRequestError('The body must be JSON')
   }
   if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new BadRequestError('The body must be a JSON object')

@@ -9,10 +9,14 @@
  */
 import type { ResolvedS3Target } from '../config/types.js'
 import { BadGatewayError } from '../errors.js'
+import { readTextBounded } from '../net/read-bounded.js'
 import type { FetchFunction } from '../s3/s3-client.js'
 import { objectUrlBase } from '../s3/object-url.js'
 import { createS3Signer } from '../s3/sigv4.js'
 import { encodeSegment } from '../routing/object-key.js'
+
+/** ListObjectsV2 pages hold at most 1,000 keys of at most 1 KiB each, with their metadata. */
+const MAX_LIST_PAGE_BYTES = 8 * 1024 * 1024
 
 export interface ListedObject {
   readonly key: string
@@ -63,9 +67,13 @@ async function listPage(
     if (signal.aborted) throw error
     throw new BadGatewayError('The storage backend could not be reached (ListObjectsV2)', { cause: error })
   }
-  const text = await response.text()
   // S3's error body names the bucket and more: it is not passed on, only the status.
-  if (response.status !== 200) throw new BadGatewayError(`ListObjectsV2 failed with status ${response.status}`)
+  if (response.status !== 200) {
+    await response.body?.cancel().catch(() => {})
+    throw new BadGatewayError(`ListObjectsV2 failed with status ${response.status}`)
+  }
+  // A page holds at most 1,000 keys of at most 1 KiB each: anything far beyond is not S3.
+  const text = await readTextBounded(response, MAX_LIST_PAGE_BYTES, signal)
   return parseListPage(text)
 }
 

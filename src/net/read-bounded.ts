@@ -114,6 +114,12 @@ export async function readBounded(
   return joinChunks(chunks, length)
 }
 
+/** A response's (or request's) body as text, read within `maxBytes` (see {@link readBounded}). */
+export async function readTextBounded(response: Request | Response, maxBytes: number, signal?: AbortSignal): Promise<string> {
+  if (response.body === null) return ''
+  return new TextDecoder().decode(await readBounded(response.body, maxBytes, signal, response.headers.get('content-length')))
+}
+
 /** `promise`, or the signal's reason once it aborts — for a fetch that ignores its signal. */
 function untilAborted(promise: Promise<Response>, signal: AbortSignal): Promise<Response> {
   return new Promise((resolve, reject) => {

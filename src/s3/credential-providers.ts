@@ -23,7 +23,7 @@
  * nothing here logs: errors name the provider and the HTTP status, never a key or token.
  */
 import type { BuiltInCredentialsConfig, S3CredentialsConfig } from '../config/types.js'
-import { readTextBounded } from '../net/bounded-read.js'
+import { readTextBounded } from '../net/read-bounded.js'
 import type { AwsCredentials, CredentialsProvider } from './credentials.js'
 
 /** What the built-in providers need from the runtime. */
