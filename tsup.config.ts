@@ -12,7 +12,7 @@ const common = {
     bun: 'src/adapters/bun.ts',
     deno: 'src/adapters/deno.ts',
     redis: 'src/stores/redis.ts',
-    disk: 'src/stores/disk.ts',
+    disk: 'src/stores/node/disk.ts',
     // The sharp image transformer: Node, Bun and Deno only, so never in the core entry.
     'images-sharp': 'src/images/sharp-transformer.ts',
     // server/config: `yatagarasu/server`, and the `yatagarasu` bin (its `#!` line is kept from the source).

@@ -158,7 +158,7 @@ async function loadRedis() {
 
 async function loadDisk() {
   try {
-    return await import('../stores/disk.js')
+    return await import('../stores/node/disk.js')
   } catch (error) {
     throw new Error('a disk cache layer needs the cacache package (npm install cacache)', { cause: error })
   }

@@ -19,7 +19,7 @@ import {
   type PurgeBus,
   type PurgeMessage,
 } from '../../src/index.js'
-import { diskStore } from '../../src/stores/disk.js'
+import { diskStore } from '../../src/stores/node/disk.js'
 import { backgroundWork, cachedConfig, fakeOrigin, settle } from '../support/cache-origin.js'
 
 const bytes = (size: number, seed = 7) => new Uint8Array(size).map((_, i) => (i * seed) % 256)

@@ -18,9 +18,9 @@ import { once } from 'node:events'
 import { mkdir, rm } from 'node:fs/promises'
 import { join } from 'node:path'
 import cacache from 'cacache'
-import { describeError } from '../logging/describe-error.js'
-import type { CacheEntry, CacheEntryMeta, CacheStore, StreamedCacheEntry } from '../cache/store.js'
-import { consoleLogger, type Logger } from '../logging/logger.js'
+import { describeError } from '../../logging/describe-error.js'
+import type { CacheEntry, CacheEntryMeta, CacheStore, StreamedCacheEntry } from '../../cache/store.js'
+import { consoleLogger, type Logger } from '../../logging/logger.js'
 
 export interface DiskStoreOptions {
   /** The cache directory (created when missing). One process per directory. */
