@@ -14,6 +14,7 @@ import { consoleLogger, type Logger } from '../logging/logger.js'
 import { backgroundTasks, type BackgroundTasks } from './background.js'
 import { bytesOf, bytesResponse } from './node/bytes-response.js'
 import { headerPairs } from './node/headers.js'
+import { BUSY_MESSAGE } from './node/busy.js'
 import { abortNodeRequest, createNodeRequest, requestUrl } from './node/request.js'
 import { nodeFetch } from '../s3/transports/node-http.js'
 
@@ -34,6 +35,13 @@ export interface ServeOptions {
    * JSON error, and the handler (so S3) never sees it. Default 5000.
    */
   maxConcurrentRequests?: number
+  /**
+   * Answers the requests refused beyond `maxConcurrentRequests` in place of the plain 503,
+   * e.g. a `compose()` of `requestId()`, `requestLog()` and `metrics()` ending in a
+   * `ServiceUnavailableError`, so a refusal is logged and counted like any other request
+   * (the standalone server does that). Keep it cheap: it runs when the server is busiest.
+   */
+  busy?: FetchHandler
   /** Seconds an idle keep-alive connection stays open. Decimals allowed. Default 5. */
   keepAliveTimeout?: number
   /** Requests served on one connection before it is closed; 0 = unlimited. Default 0. */
@@ -53,7 +61,7 @@ export const SERVER_LIMIT_DEFAULTS = {
   maxConcurrentRequests: 5000,
   keepAliveTimeout: 5,
   maxRequestsPerSocket: 0,
-} as const satisfies Required<Omit<ServeOptions, 'port' | 'hostname' | 'logger'>>
+} as const satisfies Required<Omit<ServeOptions, 'port' | 'hostname' | 'logger' | 'busy'>>
 
 export interface NodeServer {
   /** `http://hostname:port`, e.g. `http://127.0.0.1:54321`. */
@@ -74,6 +82,8 @@ interface Tracker {
   inFlight: number
   /** Beyond this many requests in flight, answer 503 without calling the handler. */
   maxInFlight: number
+  /** Answers those requests instead of the plain 503. */
+  busy: FetchHandler | undefined
   /** Requests served per connection, when `maxRequestsPerSocket` limits them. */
   perSocket: { max: number; served: WeakMap<object, number> } | undefined
   closing: boolean
@@ -82,9 +92,10 @@ interface Tracker {
   logger: Logger
 }
 
-const newTracker = (logger: Logger, maxInFlight = Infinity, maxPerSocket = 0): Tracker => ({
+const newTracker = (logger: Logger, maxInFlight = Infinity, maxPerSocket = 0, busy?: FetchHandler): Tracker => ({
   inFlight: 0,
   maxInFlight,
+  busy,
   perSocket: maxPerSocket > 0 ? { max: maxPerSocket, served: new WeakMap() } : undefined,
   closing: false,
   background: backgroundTasks(logger),
@@ -118,9 +129,10 @@ function createListener(handler: FetchHandler, tracker: Tracker): NodeListener {
       if (--tracker.inFlight === 0 && tracker.onIdle) tracker.onIdle()
     })
 
-    if (tracker.inFlight > tracker.maxInFlight) {
-      // Counted until each response has ended, so a slow download holds its place.
-      sendError(res, 503, 'ServiceUnavailable', 'The server is busy; retry later', { 'retry-after': '1' })
+    // Counted until each response has ended, so a slow download holds its place.
+    const busy = tracker.inFlight > tracker.maxInFlight
+    if (busy && tracker.busy === undefined) {
+      sendError(res, 503, 'ServiceUnavailable', BUSY_MESSAGE, { 'retry-after': '1' })
       return
     }
     const target = req.url ?? '/'
@@ -139,7 +151,7 @@ function createListener(handler: FetchHandler, tracker: Tracker): NodeListener {
     const context: HandlerContext = { clientIp: req.socket.remoteAddress, waitUntil, originFetch: nodeFetch, rawPath: target, bytesResponse }
     let pending: Promise<Response>
     try {
-      pending = handler(request, context)
+      pending = busy ? tracker.busy!(request, context) : handler(request, context)
     } catch (error) {
       pending = Promise.reject(error)
     }
@@ -157,7 +169,7 @@ function createListener(handler: FetchHandler, tracker: Tracker): NodeListener {
  */
 export async function serve(handler: FetchHandler, options: ServeOptions = {}): Promise<NodeServer> {
   const limits = serverLimits(options)
-  const tracker = newTracker(options.logger ?? consoleLogger, limits.maxConcurrentRequests, limits.maxRequestsPerSocket)
+  const tracker = newTracker(options.logger ?? consoleLogger, limits.maxConcurrentRequests, limits.maxRequestsPerSocket, options.busy)
   const requestTimeoutMs = Math.round(limits.requestTimeout * 1000)
   const server = http.createServer(
     {
@@ -190,7 +202,7 @@ export async function serve(handler: FetchHandler, options: ServeOptions = {}): 
 }
 
 /** The limits of `options` with their defaults; a value that makes no sense is a RangeError naming the option. */
-function serverLimits(options: ServeOptions): Required<Omit<ServeOptions, 'port' | 'hostname' | 'logger'>> {
+function serverLimits(options: ServeOptions): Required<Omit<ServeOptions, 'port' | 'hostname' | 'logger' | 'busy'>> {
   const limits = { ...SERVER_LIMIT_DEFAULTS }
   for (const name of Object.keys(SERVER_LIMIT_DEFAULTS) as Array<keyof typeof SERVER_LIMIT_DEFAULTS>) {
     const value = options[name]

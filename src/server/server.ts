@@ -4,6 +4,11 @@
  */
 import { readFile } from 'node:fs/promises'
 import { serve, type NodeServer } from '../adapters/node.js'
+import { busyError } from '../adapters/node/busy.js'
+import { compose } from '../compose.js'
+import { metrics as metricsMiddleware } from '../middleware/metrics.js'
+import { requestId } from '../middleware/request-id.js'
+import { requestLog } from '../middleware/request-log.js'
 import { nodeFetch } from '../s3/transports/node-http.js'
 import { createCache } from '../cache/create-cache.js'
 import type { ParsedConfig } from '../config/parse.js'
@@ -186,10 +191,14 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
     return json(report.ready ? 200 : 503, { status: report.ready ? 'ready' : 'not ready', buckets: report.buckets })
   }
 
+  // A request refused at max_concurrent_requests never reaches a handler: it is still
+  // logged and counted like any other (no bucket: refused before routing).
+  const busy = compose(requestId(), requestLog(logger), metricsMiddleware(metrics), () => Promise.reject(busyError()))
+
   const settings = first.settings
   let main: NodeServer
   try {
-    main = await serve(front, { port: settings.port, hostname: settings.host, ...settings.limits, logger })
+    main = await serve(front, { port: settings.port, hostname: settings.host, ...settings.limits, logger, busy })
   } catch (error) {
     await Promise.all([audit.close(), shared.close(), tracing?.shutdown()])
     throw error
@@ -205,7 +214,7 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
           if (admin?.handles(path)) return admin.fetch(request, context)
           return json(404, { error: { status: 404, code: 'NotFound', message: 'Not found' } })
         },
-        { port: settings.metrics.port, hostname: settings.metrics.host, ...settings.limits, logger },
+        { port: settings.metrics.port, hostname: settings.metrics.host, ...settings.limits, logger, busy },
       )
     } catch (error) {
       await Promise.all([main.close(), audit.close(), shared.close(), tracing?.shutdown()])

@@ -110,6 +110,37 @@ describe('serve(): server limits', () => {
     expect((await after).status).toBe(200)
   })
 
+  it('hands a request refused beyond maxConcurrentRequests to `busy` instead of the handler', async () => {
+    const release: Array<() => void> = []
+    let calls = 0
+    const refusedPaths: string[] = []
+    const url = await start(
+      async () => {
+        calls++
+        await new Promise<void>((resolve) => release.push(resolve))
+        return new Response('ok')
+      },
+      {
+        maxConcurrentRequests: 1,
+        busy: async (request, context) => {
+          refusedPaths.push(`${request.method} ${context?.rawPath}`)
+          return new Response('busy', { status: 503, headers: { 'retry-after': '2' } })
+        },
+      },
+    )
+    const first = rawRequest(`${url}/a`)
+    while (calls < 1) await new Promise((resolve) => setImmediate(resolve))
+
+    const refused = await rawRequest(`${url}/b?x=1`)
+    expect(refused.status).toBe(503)
+    expect(refused.headers['retry-after']).toBe('2')
+    expect(refused.body.toString()).toBe('busy')
+    expect(refusedPaths).toEqual(['GET /b?x=1'])
+    expect(calls).toBe(1)
+    release[0]!()
+    expect((await first).status).toBe(200)
+  })
+
   it('closes an idle keep-alive connection after keepAliveTimeout, and says so in Keep-Alive', async () => {
     const url = await start(ok, { keepAliveTimeout: 1 })
     const { socket, received, closed } = await connect(url)
@@ -172,9 +203,10 @@ describe('the standalone server: the `server` block', () => {
       await s3.put('assets', 'hello.txt', 'hello')
       const config = files.write(
         'limits.yaml',
-        `server:\n  address: "127.0.0.1:0"\n  max_concurrent_requests: 1\nbuckets:\n  - name: a\n    path_prefix: /a\n    s3: { bucket: assets, region: us-east-1, endpoint: "${s3.endpoint}", access_key: ${TEST_CREDENTIALS.accessKeyId}, secret_key: ${TEST_CREDENTIALS.secretAccessKey} }\n`,
+        `server:\n  address: "127.0.0.1:0"\n  max_concurrent_requests: 1\nmetrics:\n  port: 0\nbuckets:\n  - name: a\n    path_prefix: /a\n    s3: { bucket: assets, region: us-east-1, endpoint: "${s3.endpoint}", access_key: ${TEST_CREDENTIALS.accessKeyId}, secret_key: ${TEST_CREDENTIALS.secretAccessKey} }\n`,
       )
-      running = await startServer({ configPath: config, write: () => {} })
+      const logs: Array<Record<string, unknown>> = []
+      running = await startServer({ configPath: config, write: (line) => logs.push(JSON.parse(line) as Record<string, unknown>) })
       // A download the client does not read: it stays in flight until the client leaves.
       const started = new Promise<http.IncomingMessage>((resolve, reject) => {
         slow = http.get(`${running!.url}/a/big.bin`, { agent: false }, resolve).once('error', () => {})
@@ -188,8 +220,27 @@ describe('the standalone server: the `server` block', () => {
       const refused = await rawRequest(`${running.url}/a/hello.txt`)
       expect(refused.status).toBe(503)
       expect(refused.headers['retry-after']).toBe('1')
-      expect(JSON.parse(refused.body.toString()).error).toMatchObject({ status: 503, code: 'ServiceUnavailable' })
+      expect(JSON.parse(refused.body.toString()).error).toMatchObject({ status: 503, code: 'ServiceUnavailable', requestId: refused.headers['x-request-id'] })
       expect(s3.requests).toHaveLength(1)
+
+      // The refusal is logged once, with the fields of any request line, and counted.
+      expect(logs.filter((line) => line.message === 'request' && line.status === 503)).toEqual([
+        {
+          time: expect.any(String),
+          level: 'info',
+          message: 'request',
+          requestId: refused.headers['x-request-id'],
+          method: 'GET',
+          path: '/a/hello.txt',
+          status: 503,
+          bytes: Number(refused.headers['content-length']),
+          durationMs: expect.any(Number),
+          clientIp: '127.0.0.1',
+          outcome: 'completed',
+        },
+      ])
+      const scrape = await rawRequest(running.metricsUrl!)
+      expect(scrape.body.toString()).toMatch(/^yatagarasu_http_requests_total\{bucket="",method="GET",status="503"\} 1$/m)
     } finally {
       slow?.destroy()
       running?.forceClose()
