@@ -5,10 +5,11 @@
  * `maxSourceSize`: a declared length over it is refused before reading, an undeclared
  * one as soon as the bytes pass it, and the S3 transfer is cancelled either way.
  */
+import { joinChunks } from '../cache/fill.js'
 import { BadGatewayError } from '../errors.js'
 
 export type SourceRead =
-  | { readonly bytes: Uint8Array<ArrayBuffer>; readonly tooLarge?: undefined }
+  | { readonly bytes: Uint8Array; readonly tooLarge?: undefined }
   | { readonly bytes?: undefined; readonly tooLarge: true }
 
 export async function readSource(
@@ -45,11 +46,5 @@ export async function readSource(
     if (length !== target.byteLength) throw new BadGatewayError('The storage backend sent fewer bytes than it declared')
     return { bytes: target }
   }
-  const bytes = new Uint8Array(length)
-  let offset = 0
-  for (const chunk of chunks) {
-    bytes.set(chunk, offset)
-    offset += chunk.byteLength
-  }
-  return { bytes }
+  return { bytes: joinChunks(chunks, length) }
 }

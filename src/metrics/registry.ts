@@ -63,17 +63,16 @@ export function createRegistry(): MetricRegistry {
     return family
   }
 
+  /** A counter's or a gauge's series, registered: one value per label set. */
+  function simple(type: 'counter' | 'gauge', name: string, help: string, labelNames: readonly string[], collect: Collect | undefined): Series {
+    const series = new Series(labelNames)
+    add({ name, help, type, render: (lines) => renderSimple(lines, name, series, collect) })
+    return series
+  }
+
   return {
     counter(name, help, labelNames = [], collect) {
-      const series = new Series(labelNames)
-      add({
-        name,
-        help,
-        type: 'counter' as const,
-        render(lines: string[]) {
-          renderSimple(lines, name, series, collect)
-        },
-      })
+      const series = simple('counter', name, help, labelNames, collect)
       return {
         inc(labels = {}, value = 1) {
           if (!(value >= 0)) throw new RangeError(`${name}: a counter only goes up`)
@@ -82,15 +81,7 @@ export function createRegistry(): MetricRegistry {
       }
     },
     gauge(name, help, labelNames = [], collect) {
-      const series = new Series(labelNames)
-      add({
-        name,
-        help,
-        type: 'gauge' as const,
-        render(lines: string[]) {
-          renderSimple(lines, name, series, collect)
-        },
-      })
+      const series = simple('gauge', name, help, labelNames, collect)
       return {
         set: (labels, value) => series.set(labels, value),
         inc: (labels = {}, value = 1) => series.add(labels, value),
