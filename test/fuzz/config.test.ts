@@ -8,6 +8,7 @@
  */
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
+import { stringify } from 'yaml'
 import { ConfigError, createYatagarasu, parseConfig, resolveConfig, silentLogger, type ConfigIssue } from '../../src/index.js'
 
 /** Planted in the secret fields only: it must never be printed, resolved or not. */
@@ -159,25 +160,56 @@ describe('config parsing under fuzzing', () => {
     )
   })
 
-  it('parseConfig: arbitrary text, JSON and YAML-ish configs never throw anything but ConfigError (10,000)', () => {
-    const warnings: ConfigIssue[] = []
-    const yamlish = config.map((c) =>
-      JSON.stringify(c)
-        .replace(/"([a-z]+)([A-Z])/g, (_, head: string, upper: string) => `"${head}_${upper.toLowerCase()}`) // some keys snake_case
-        .replace(PLANT, '${SECRET}'),
-    )
+  // parseConfig costs about 1 ms per KB of text (the yaml library's parse, then the
+  // schema), so the runs are spent where they find things: many cheap texts, and fewer
+  // whole configs of 1-2 KB each, half of them written as YAML blocks the way users do.
+  it('parseConfig: arbitrary text and JSON never throw anything but ConfigError (2,000)', () => {
     fc.assert(
-      fc.property(fc.oneof(fc.string({ maxLength: 200 }), fc.json(), yamlish), (text) => {
-        warnings.length = 0
-        try {
-          parseConfig(text, { SECRET: PLANT }, { onWarning: (w) => warnings.push(w) })
-        } catch (error) {
-          if (!(error instanceof ConfigError)) throw error
-          if (error.message.includes(PLANT) || error.message.includes(JUNK)) throw new Error('a ConfigError echoed a value')
-        }
-        for (const warning of warnings) if (`${warning.path} ${warning.message}`.includes(PLANT)) throw new Error('a warning echoed a secret')
+      fc.property(fc.oneof(fc.string({ maxLength: 200 }), fc.string({ unit: 'binary', maxLength: 200 }), fc.json()), (text) => {
+        parsesSafely(text)
       }),
-      { numRuns: 10_000 },
+      { numRuns: 2_000 },
     )
   }, 60_000)
+
+  it('parseConfig: configs as YAML blocks or JSON, with near misses and junk anywhere (600)', () => {
+    const outcomes = { resolved: 0, refused: 0 }
+    const text = fc.tuple(config, fc.boolean()).map(([c, asYaml]) =>
+      (asYaml
+        ? stringify(snakeCaseKeys(c))
+        : JSON.stringify(c).replace(/"([a-z]+)([A-Z])/g, (_, head: string, upper: string) => `"${head}_${upper.toLowerCase()}`) // some keys snake_case
+      ).replace(PLANT, '${SECRET}'),
+    )
+    fc.assert(
+      fc.property(text, (input) => {
+        outcomes[parsesSafely(input)]++
+      }),
+      { numRuns: 600 },
+    )
+    // Both sides are exercised (about 2 % resolve: one junk field anywhere refuses a config).
+    expect(outcomes.resolved).toBeGreaterThan(0)
+    expect(outcomes.refused).toBeGreaterThan(400)
+  }, 60_000)
 })
+
+/** Parses `text`: a ConfigError (echoing no value) or a config; warnings never echo the secret. */
+function parsesSafely(text: string): 'resolved' | 'refused' {
+  const warnings: ConfigIssue[] = []
+  let outcome: 'resolved' | 'refused' = 'resolved'
+  try {
+    parseConfig(text, { SECRET: PLANT }, { onWarning: (w) => warnings.push(w) })
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error
+    if (error.message.includes(PLANT) || error.message.includes(JUNK)) throw new Error('a ConfigError echoed a value')
+    outcome = 'refused'
+  }
+  for (const warning of warnings) if (`${warning.path} ${warning.message}`.includes(PLANT)) throw new Error('a warning echoed a secret')
+  return outcome
+}
+
+/** Every key of plain objects in snake_case, as a config file is written. */
+function snakeCaseKeys(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(snakeCaseKeys)
+  if (value === null || typeof value !== 'object') return value
+  return Object.fromEntries(Object.entries(value).map(([key, item]) => [key.replace(/[A-Z]/g, (upper) => `_${upper.toLowerCase()}`), snakeCaseKeys(item)]))
+}
