@@ -13,6 +13,7 @@ import { ALGORITHM_NAMES, ALGORITHMS, defaultAlgorithmFor, describeKey, isHmac, 
 import type { ResolvedClaimRule } from '../auth/claims.js'
 import { readPublicKey, type PublicJwk, type ResolvedPublicKey } from '../auth/public-key.js'
 import { toPrefix, type ResolvedTokenSource } from '../auth/token-sources.js'
+import { numberField } from './fields.js'
 import { fieldPath } from './issues.js'
 import { maskSecretsInJson } from './secrets.js'
 
@@ -100,7 +101,7 @@ const jwtObjectSchema = v.object({
   /** Accepted `aud` value(s); a token is accepted when one of its audiences is listed. */
   audience: v.optional(stringOrList),
   /** Seconds of leeway for `exp` and `nbf`. Default `5`. */
-  clockTolerance: v.optional(v.pipe(v.number(), v.check((n) => Number.isFinite(n) && n >= 0, 'must be a number of seconds, 0 or more'))),
+  clockTolerance: v.optional(numberField({ min: 0, unit: 'seconds' })),
   /** Where the token is looked for, in order. Default `[{ type: 'bearer' }]`. */
   tokenSources: v.optional(v.pipe(v.array(tokenSourceSchema), v.minLength(1, 'at least one token source is required'))),
   /** Rules on the verified claims; all must hold, else 403. */

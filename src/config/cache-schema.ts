@@ -2,8 +2,7 @@
  * Schema and resolution of a bucket's `cache` block.
  */
 import * as v from 'valibot'
-import { size } from './fields.js'
-import { parseSize } from './size.js'
+import { bytesOr, ifEnabled, numberField, seconds, size, switchable } from './fields.js'
 
 /** Seconds an entry is served for, when `ttl` is not given. */
 export const DEFAULT_CACHE_TTL = 3600
@@ -12,7 +11,7 @@ export const DEFAULT_CACHE_MAX_SIZE = 100 * 1024 * 1024
 /** Largest object stored, when `maxItemSize` is not given (`'10MB'`, the seed's threshold). */
 export const DEFAULT_CACHE_MAX_ITEM_SIZE = 10 * 1024 * 1024
 
-const staleSeconds = v.pipe(v.number(), v.check((n) => Number.isFinite(n) && n >= 0, 'must be zero or a positive number of seconds'))
+const staleSeconds = numberField({ min: 0, unit: 'seconds' })
 
 /** A bucket's cache settings after validation; only present when caching is enabled. */
 export interface ResolvedCache {
@@ -29,11 +28,9 @@ export interface ResolvedCache {
 }
 
 /** A bucket's `cache` block (YAML: `max_size`, `max_item_size`). */
-export const cacheSchema = v.object({
-  /** Default `true` when the block is present; `false` streams every request from S3 (`X-Cache: BYPASS`). */
-  enabled: v.optional(v.boolean()),
+export const cacheSchema = switchable({
   /** Seconds an entry is served before it is fetched again (decimals allowed). Default 3600. */
-  ttl: v.optional(v.pipe(v.number(), v.check((n) => Number.isFinite(n) && n > 0, 'must be a positive number of seconds'))),
+  ttl: v.optional(seconds),
   /**
    * Bytes the bucket's default memory store may hold, as a number or `'1GB'` (powers of
    * 1024); least recently used entries are evicted first. Default `'100MB'`.
@@ -53,10 +50,10 @@ export const cacheSchema = v.object({
 
 export type CacheConfig = v.InferOutput<typeof cacheSchema>
 
-export function resolveCache(input: CacheConfig | undefined): ResolvedCache | undefined {
-  if (input === undefined || input.enabled === false) return undefined
-  const maxSize = input.maxSize === undefined ? DEFAULT_CACHE_MAX_SIZE : parseSize(input.maxSize)!
-  const maxItemSize = input.maxItemSize === undefined ? DEFAULT_CACHE_MAX_ITEM_SIZE : parseSize(input.maxItemSize)!
+/** `enabled: false` streams every request from S3 (`X-Cache: BYPASS`). */
+export const resolveCache = ifEnabled((input: CacheConfig): ResolvedCache => {
+  const maxSize = bytesOr(input.maxSize, DEFAULT_CACHE_MAX_SIZE)
+  const maxItemSize = bytesOr(input.maxItemSize, DEFAULT_CACHE_MAX_ITEM_SIZE)
   // An item larger than the whole cache could never be kept.
   return {
     ttl: input.ttl ?? DEFAULT_CACHE_TTL,
@@ -65,4 +62,4 @@ export function resolveCache(input: CacheConfig | undefined): ResolvedCache | un
     staleWhileRevalidate: input.staleWhileRevalidate ?? 0,
     staleIfError: input.staleIfError ?? 0,
   }
-}
+})

@@ -3,8 +3,7 @@
  * runtime's CompressionStream offers it) on the way to the client.
  */
 import * as v from 'valibot'
-import { size } from './fields.js'
-import { parseSize } from './size.js'
+import { bytesOr, ifEnabled, size, switchable } from './fields.js'
 
 /** Smallest object compressed, when `minSize` is not given (`'1KB'`). */
 export const DEFAULT_COMPRESSION_MIN_SIZE = 1024
@@ -32,9 +31,7 @@ const mediaRange = v.pipe(
 )
 
 /** A bucket's `compression` block (YAML: `min_size`, `types`). */
-export const compressionSchema = v.object({
-  /** Default `true` when the block is present. */
-  enabled: v.optional(v.boolean()),
+export const compressionSchema = switchable({
   /** Objects smaller than this pass uncompressed. Default `'1KB'`. */
   minSize: v.optional(size(1024, '1KB')),
   /** Media types compressed (`text/*` matches every text type). Default: text, JSON, JavaScript, XML and SVG. */
@@ -43,10 +40,9 @@ export const compressionSchema = v.object({
 
 export type CompressionConfig = v.InferOutput<typeof compressionSchema>
 
-export function resolveCompression(input: CompressionConfig | undefined): ResolvedCompression | undefined {
-  if (input === undefined || input.enabled === false) return undefined
-  return {
-    minSize: input.minSize === undefined ? DEFAULT_COMPRESSION_MIN_SIZE : parseSize(input.minSize)!,
+export const resolveCompression = ifEnabled(
+  (input: CompressionConfig): ResolvedCompression => ({
+    minSize: bytesOr(input.minSize, DEFAULT_COMPRESSION_MIN_SIZE),
     types: input.types ?? DEFAULT_COMPRESSION_TYPES,
-  }
-}
+  }),
+)

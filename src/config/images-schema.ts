@@ -5,8 +5,7 @@
  */
 import * as v from 'valibot'
 import { maskSecretsInJson } from './secrets.js'
-import { positiveInteger, size } from './fields.js'
-import { parseSize } from './size.js'
+import { bytesOr, ifEnabled, positiveInteger, size, switchable } from './fields.js'
 
 /** Largest source object transformed, when `maxSourceSize` is not given (`'25MB'`). */
 export const DEFAULT_IMAGES_MAX_SOURCE_SIZE = 25 * 1024 * 1024
@@ -30,9 +29,7 @@ export interface ResolvedImages {
 }
 
 /** A bucket's `images` block (YAML: `max_source_size`, `max_pixels`, `max_width`, `max_height`, `max_concurrent`, `signing_key`). */
-export const imagesSchema = v.object({
-  /** Default `true` when the block is present; `false` leaves image parameters ignored. */
-  enabled: v.optional(v.boolean()),
+export const imagesSchema = switchable({
   /**
    * Largest source object a transform reads, as a number of bytes or `'25MB'`. A transform
    * needs the whole image, so the source is held in memory up to this size; larger is 422.
@@ -57,10 +54,10 @@ export const imagesSchema = v.object({
 
 export type ImagesConfig = v.InferOutput<typeof imagesSchema>
 
-export function resolveImages(input: ImagesConfig | undefined): ResolvedImages | undefined {
-  if (input === undefined || input.enabled === false) return undefined
+/** `enabled: false` leaves image parameters ignored. */
+export const resolveImages = ifEnabled((input: ImagesConfig): ResolvedImages => {
   const resolved: ResolvedImages = {
-    maxSourceSize: input.maxSourceSize === undefined ? DEFAULT_IMAGES_MAX_SOURCE_SIZE : parseSize(input.maxSourceSize)!,
+    maxSourceSize: bytesOr(input.maxSourceSize, DEFAULT_IMAGES_MAX_SOURCE_SIZE),
     maxPixels: input.maxPixels ?? DEFAULT_IMAGES_MAX_PIXELS,
     maxWidth: input.maxWidth ?? DEFAULT_IMAGES_MAX_DIMENSION,
     maxHeight: input.maxHeight ?? DEFAULT_IMAGES_MAX_DIMENSION,
@@ -68,4 +65,4 @@ export function resolveImages(input: ImagesConfig | undefined): ResolvedImages |
     ...(input.signingKey !== undefined && input.signingKey !== '' && { signingKey: input.signingKey }),
   }
   return maskSecretsInJson(resolved, ['signingKey'])
-}
+})

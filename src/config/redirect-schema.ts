@@ -3,8 +3,7 @@
  * GET URL instead of streaming the object through the proxy.
  */
 import * as v from 'valibot'
-import { size } from './fields.js'
-import { parseSize } from './size.js'
+import { bytesOr, ifEnabled, numberField, size, switchable } from './fields.js'
 
 /** Lifetime of a presigned URL, when `expiresSeconds` is not given. */
 export const DEFAULT_REDIRECT_EXPIRES_SECONDS = 300
@@ -19,9 +18,7 @@ export interface ResolvedRedirect {
 }
 
 /** A bucket's `redirect` block (YAML: `min_size`, `expires_seconds`). */
-export const redirectSchema = v.object({
-  /** Default `true` when the block is present. */
-  enabled: v.optional(v.boolean()),
+export const redirectSchema = switchable({
   /**
    * Objects at least this large are redirected; smaller ones stream through the proxy
    * as usual. Needs a HEAD to S3 per request (see docs/redirect.md). Absent or 0:
@@ -29,20 +26,14 @@ export const redirectSchema = v.object({
    */
   minSize: v.optional(v.union([v.literal(0), size(104857600, '100MB')], 'expected a number of bytes or a size such as "100MB"')),
   /** Seconds the presigned URL stays valid, 1 to 604800 (seven days). Default 300. */
-  expiresSeconds: v.optional(
-    v.pipe(
-      v.number(),
-      v.check((n) => Number.isSafeInteger(n) && n >= 1 && n <= MAX_REDIRECT_EXPIRES_SECONDS, 'must be a whole number of seconds from 1 to 604800'),
-    ),
-  ),
+  expiresSeconds: v.optional(numberField({ min: 1, max: MAX_REDIRECT_EXPIRES_SECONDS, whole: true, unit: 'seconds' })),
 })
 
 export type RedirectConfig = v.InferOutput<typeof redirectSchema>
 
-export function resolveRedirect(input: RedirectConfig | undefined): ResolvedRedirect | undefined {
-  if (input === undefined || input.enabled === false) return undefined
-  return {
-    minSize: input.minSize === undefined || input.minSize === 0 ? 0 : parseSize(input.minSize)!,
+export const resolveRedirect = ifEnabled(
+  (input: RedirectConfig): ResolvedRedirect => ({
+    minSize: bytesOr(input.minSize, 0),
     expiresSeconds: input.expiresSeconds ?? DEFAULT_REDIRECT_EXPIRES_SECONDS,
-  }
-}
+  }),
+)

@@ -7,9 +7,8 @@
  */
 import * as v from 'valibot'
 import { parseCidr } from '../net/ip-address.js'
-import { positiveInteger, positiveNumber, size } from './fields.js'
+import { bytesOr, ifEnabled, nonEmpty, numberField, positiveInteger, positiveNumber, size, switchable } from './fields.js'
 import { fieldPath } from './issues.js'
-import { parseSize } from './size.js'
 
 export interface ResolvedCircuitBreaker {
   readonly failureThreshold: number
@@ -62,9 +61,7 @@ export const DEFAULT_MAX_HEADER_SIZE = 16 * 1024
 const headerName = v.pipe(v.string(), v.check((name) => /^[!#$%&'*+.^_`|~\w-]+$/.test(name), 'must be a header name'))
 
 /** `s3.circuitBreaker`: absent = no breaker. */
-export const circuitBreakerSchema = v.object({
-  /** Default `true` when the block is present. */
-  enabled: v.optional(v.boolean()),
+export const circuitBreakerSchema = switchable({
   /** Consecutive failures (connection error, timeout, 5xx) that open the circuit. Default 5. */
   failureThreshold: v.optional(positiveInteger),
   /** Successful probes in a row that close it again. Default 2. */
@@ -93,9 +90,7 @@ const corsMethod = v.pipe(
 
 /** `buckets[].cors`: absent = no CORS headers, OPTIONS answered with `Allow` only. */
 export const corsSchema = v.pipe(
-  v.object({
-    /** Default `true` when the block is present. */
-    enabled: v.optional(v.boolean()),
+  switchable({
     /** Exact origins (`https://app.example.com`), patterns (`https://*.example.com`) or `'*'`. */
     allowedOrigins: v.pipe(v.array(origin), v.minLength(1, 'must list at least one origin')),
     /** `GET` and/or `HEAD`. Default both. */
@@ -105,7 +100,7 @@ export const corsSchema = v.pipe(
     /** Response headers scripts may read. Default Content-Range, ETag, Content-Length, Accept-Ranges. */
     exposedHeaders: v.optional(v.array(headerName)),
     /** Seconds a browser may cache a preflight answer. Default: not sent. */
-    maxAge: v.optional(v.pipe(v.number(), v.check((n) => Number.isSafeInteger(n) && n >= 0, 'must be a whole number of seconds'))),
+    maxAge: v.optional(numberField({ min: 0, whole: true, unit: 'seconds' })),
     /** Allow credentialed requests (cookies, HTTP auth). Default `false`; not with `'*'`. */
     allowCredentials: v.optional(v.boolean()),
   }),
@@ -174,7 +169,7 @@ const topRateLimitingObject = v.object({
    */
   store: v.optional(v.picklist(['memory', 'redis'], 'must be memory or redis')),
   /** With `store: redis`: where Redis is. Default (standalone server): `cache.redis.redisUrl`. */
-  redisUrl: v.optional(v.pipe(v.string(), v.trim(), v.minLength(1, 'must not be empty'))),
+  redisUrl: v.optional(nonEmpty),
 })
 export const topRateLimitingSchema = v.pipe(
   topRateLimitingObject,
@@ -196,26 +191,24 @@ export type RateLimitConfig = v.InferOutput<typeof rateLimitingSchema>
 export type TopRateLimitConfig = v.InferOutput<typeof topRateLimitingSchema>
 export type LimitsConfig = v.InferOutput<typeof limitsSchema>
 
-export function resolveCircuitBreaker(input: v.InferOutput<typeof circuitBreakerSchema> | undefined): ResolvedCircuitBreaker | undefined {
-  if (input === undefined || input.enabled === false) return undefined
-  return {
+export const resolveCircuitBreaker = ifEnabled(
+  (input: CircuitBreakerConfig): ResolvedCircuitBreaker => ({
     failureThreshold: input.failureThreshold ?? DEFAULT_CIRCUIT_BREAKER.failureThreshold,
     successThreshold: input.successThreshold ?? DEFAULT_CIRCUIT_BREAKER.successThreshold,
     timeoutMs: (input.timeoutSeconds ?? DEFAULT_CIRCUIT_BREAKER.timeoutSeconds) * 1000,
-  }
-}
+  }),
+)
 
-export function resolveCors(input: v.InferOutput<typeof corsSchema> | undefined): ResolvedCors | undefined {
-  if (input === undefined || input.enabled === false) return undefined
-  return {
+export const resolveCors = ifEnabled(
+  (input: CorsConfig): ResolvedCors => ({
     allowedOrigins: input.allowedOrigins.map((o) => o.toLowerCase()),
-    allowedMethods: unique((input.allowedMethods ?? DEFAULT_CORS_METHODS).map((m) => m.toUpperCase())),
+    allowedMethods: [...new Set((input.allowedMethods ?? DEFAULT_CORS_METHODS).map((m) => m.toUpperCase()))],
     allowedHeaders: input.allowedHeaders ?? [...DEFAULT_CORS_ALLOWED_HEADERS],
     exposedHeaders: input.exposedHeaders ?? [...DEFAULT_CORS_EXPOSED_HEADERS],
     ...(input.maxAge !== undefined && { maxAge: input.maxAge }),
     allowCredentials: input.allowCredentials ?? false,
-  }
-}
+  }),
+)
 
 export function resolveIpFilter(input: v.InferOutput<typeof ipFilterSchema> | undefined): ResolvedIpFilter | undefined {
   if (input === undefined) return undefined
@@ -238,13 +231,9 @@ export function resolveRateLimit(input: v.InferOutput<typeof rateLimitingSchema>
   }
 }
 
-export function resolveLimits(input: v.InferOutput<typeof limitsSchema> | undefined): ResolvedLimits {
+export function resolveLimits(input: LimitsConfig | undefined): ResolvedLimits {
   return {
-    maxUrlLength: input?.maxUrlLength === undefined ? DEFAULT_MAX_URL_LENGTH : parseSize(input.maxUrlLength)!,
-    maxHeaderSize: input?.maxHeaderSize === undefined ? DEFAULT_MAX_HEADER_SIZE : parseSize(input.maxHeaderSize)!,
+    maxUrlLength: bytesOr(input?.maxUrlLength, DEFAULT_MAX_URL_LENGTH),
+    maxHeaderSize: bytesOr(input?.maxHeaderSize, DEFAULT_MAX_HEADER_SIZE),
   }
-}
-
-function unique<T>(items: readonly T[]): T[] {
-  return [...new Set(items)]
 }

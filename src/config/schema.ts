@@ -10,7 +10,7 @@
  */
 import * as v from 'valibot'
 import { authSchema } from './auth-schema.js'
-import { nonEmpty, seconds } from './fields.js'
+import { nonEmpty, numberField, seconds } from './fields.js'
 import { fieldPath } from './issues.js'
 import { cacheSchema } from './cache-schema.js'
 import { imagesSchema } from './images-schema.js'
@@ -39,7 +39,7 @@ const replicaSchema = v.object({
   secretKey: nonEmpty,
   sessionToken: v.optional(nonEmpty),
   /** Lower is tried first. Default: the position in the list. */
-  priority: v.optional(v.pipe(v.number(), v.check((n) => Number.isSafeInteger(n), 'must be a whole number'))),
+  priority: v.optional(numberField({ whole: true })),
   /** Seconds to wait for this replica's response headers. Default: the bucket's `timeout`. */
   timeout: v.optional(seconds),
 })
@@ -83,7 +83,7 @@ const s3Fields = v.object({
   /** Seconds without a body chunk from S3, once streaming, before the transfer is aborted. Default 30. */
   idleTimeout: v.optional(seconds),
   /** Extra attempts (GET/HEAD, before any byte reached the client) on connection errors, 5xx and timeouts. Default 0. */
-  retries: v.optional(v.pipe(v.number(), v.check((n) => Number.isSafeInteger(n) && n >= 0 && n <= 10, 'must be a whole number from 0 to 10'))),
+  retries: v.optional(numberField({ min: 0, max: 10, whole: true })),
   /** Per S3 target; absent = none. */
   circuitBreaker: v.optional(circuitBreakerSchema),
   /** S3 targets tried by `priority` (lower first) when one fails or its circuit is open. */

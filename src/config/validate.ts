@@ -6,6 +6,7 @@ import { resolveImages } from './images-schema.js'
 import { resolveCompression } from './compression-schema.js'
 import { resolveRedirect } from './redirect-schema.js'
 import { resolveWebsite } from './website-schema.js'
+import { defined } from './fields.js'
 import { formatPath, issueKeys, issueMessage } from './issues.js'
 import { resolveCircuitBreaker, resolveCors, resolveIpFilter, resolveLimits, resolveRateLimit } from './reliability-schema.js'
 import { configSchema, normalizePrefix, type S3Config, type YatagarasuConfig } from './schema.js'
@@ -33,32 +34,25 @@ function resolve(input: YatagarasuConfig): ResolvedConfig {
   const rateLimiting = resolveRateLimit(input.rateLimiting)
   return {
     basePath: normalizePrefix(input.basePath ?? '/'),
-    buckets: input.buckets.map((bucket): ResolvedBucket => {
-      const auth = resolveAuth(bucket.auth)
-      const cache = resolveCache(bucket.cache)
-      const cors = resolveCors(bucket.cors)
-      const ipFilter = resolveIpFilter(bucket.ipFilter)
-      const bucketRateLimiting = resolveRateLimit(bucket.rateLimiting)
-      const images = resolveImages(bucket.images)
-      const website = resolveWebsite(bucket.website)
-      const redirect = resolveRedirect(bucket.redirect)
-      const compression = resolveCompression(bucket.compression)
-      return {
+    buckets: input.buckets.map(
+      (bucket): ResolvedBucket => ({
         name: bucket.name,
         pathPrefix: normalizePrefix(bucket.pathPrefix),
         s3: resolveS3(bucket.s3),
-        ...(auth !== undefined && { auth }),
-        ...(bucket.cacheControl !== undefined && { cacheControl: bucket.cacheControl }),
-        ...(cache !== undefined && { cache }),
-        ...(cors !== undefined && { cors }),
-        ...(ipFilter !== undefined && { ipFilter }),
-        ...(bucketRateLimiting !== undefined && { rateLimiting: bucketRateLimiting }),
-        ...(images !== undefined && { images }),
-        ...(website !== undefined && { website }),
-        ...(redirect !== undefined && { redirect }),
-        ...(compression !== undefined && { compression }),
-      }
-    }),
+        ...defined({
+          auth: resolveAuth(bucket.auth),
+          cacheControl: bucket.cacheControl,
+          cache: resolveCache(bucket.cache),
+          cors: resolveCors(bucket.cors),
+          ipFilter: resolveIpFilter(bucket.ipFilter),
+          rateLimiting: resolveRateLimit(bucket.rateLimiting),
+          images: resolveImages(bucket.images),
+          website: resolveWebsite(bucket.website),
+          redirect: resolveRedirect(bucket.redirect),
+          compression: resolveCompression(bucket.compression),
+        }),
+      }),
+    ),
     ...(rateLimiting && { rateLimiting }),
     limits: resolveLimits(input.limits),
   }
@@ -74,13 +68,12 @@ function resolveS3(s3: S3Config): ResolvedS3 {
         .sort((a, b) => a.priority - b.priority)
     : [resolveTarget(s3, 'default', 0, timeout)]
   const { name: _name, priority: _priority, ...primary } = targets[0]!
-  const circuitBreaker = resolveCircuitBreaker(s3.circuitBreaker)
   const resolved: ResolvedS3 = {
     ...primary,
     targets,
     idleTimeoutMs: (s3.idleTimeout ?? DEFAULT_IDLE_TIMEOUT_SECONDS) * 1000,
     retries: s3.retries ?? DEFAULT_RETRIES,
-    ...(circuitBreaker !== undefined && { circuitBreaker }),
+    ...defined({ circuitBreaker: resolveCircuitBreaker(s3.circuitBreaker) }),
   }
   return maskSecretsInJson(resolved, SECRET_FIELDS)
 }
@@ -101,12 +94,10 @@ function resolveTarget(fields: TargetFields, name: string, priority: number, tim
     priority,
     bucket: fields.bucket,
     region: fields.region,
-    ...(fields.endpoint !== undefined && { endpoint: fields.endpoint.replace(/\/+$/, '') }),
     // The schema requires the keys unless `credentials` gives them.
     accessKey: fields.accessKey ?? '',
     secretKey: fields.secretKey ?? '',
-    ...(fields.sessionToken !== undefined && { sessionToken: fields.sessionToken }),
-    ...(fields.credentials !== undefined && { credentials: fields.credentials }),
+    ...defined({ endpoint: fields.endpoint?.replace(/\/+$/, ''), sessionToken: fields.sessionToken, credentials: fields.credentials }),
     timeoutMs: timeoutSeconds * 1000,
   }
   return maskSecretsInJson(target, SECRET_FIELDS)

@@ -8,6 +8,7 @@ import * as v from 'valibot'
 import type { ParsedConfig } from '../config/parse.js'
 import type { ConfigIssue } from '../errors.js'
 import { DEFAULT_CACHE_TTL } from '../config/cache-schema.js'
+import { nonEmpty as text, numberField, seconds } from '../config/fields.js'
 
 export type CacheLayerName = 'memory' | 'disk' | 'redis'
 
@@ -45,9 +46,7 @@ export const DEFAULT_REDIS_PREFIX = 'yatagarasu:'
 const MB = 1024 * 1024
 const LAYER_NAMES = ['memory', 'disk', 'redis'] as const
 
-const megabytes = v.pipe(v.number(), v.check((n) => Number.isFinite(n) && n > 0, 'must be a positive number of megabytes'))
-const positiveSeconds = v.pipe(v.number(), v.check((n) => Number.isFinite(n) && n > 0, 'must be a positive number of seconds'))
-const text = v.pipe(v.string(), v.trim(), v.minLength(1, 'must not be empty'))
+const megabytes = numberField({ positive: true, unit: 'megabytes' })
 
 /** The `cache` block's schema, for `parseConfig`'s `blocks` (YAML snake_case). */
 export const cacheBlock = v.optional(
@@ -63,7 +62,7 @@ export const cacheBlock = v.optional(
       v.object({
         maxCacheSizeMb: v.optional(megabytes),
         maxItemSizeMb: v.optional(megabytes),
-        defaultTtlSeconds: v.optional(positiveSeconds),
+        defaultTtlSeconds: v.optional(seconds),
       }),
     ),
     disk: v.optional(
@@ -79,7 +78,7 @@ export const cacheBlock = v.optional(
         redisPassword: v.optional(v.string()),
         redisDb: v.optional(v.pipe(v.number(), v.check((n) => Number.isInteger(n) && n >= 0 && n <= 15, 'must be a database number from 0 to 15'))),
         redisKeyPrefix: v.optional(v.string()),
-        redisTtlSeconds: v.optional(positiveSeconds),
+        redisTtlSeconds: v.optional(seconds),
       }),
     ),
   }),

@@ -8,6 +8,7 @@ import type { ParsedConfig } from '../config/parse.js'
 import type { ConfigIssue } from '../errors.js'
 import type { LogFormat, LogLevel } from '../logging/line-logger.js'
 import { SERVER_LIMIT_DEFAULTS } from '../adapters/node.js'
+import { nonEmpty, numberField, seconds } from '../config/fields.js'
 import { cacheBlock, checkCacheSettings, resolveCacheSettings, resolveRateLimitStore, type CacheSettings, type RateLimitStoreSettings } from './cache-settings.js'
 import type { TracingSettings } from './tracing.js'
 
@@ -59,10 +60,7 @@ export const DEFAULT_HOST = '0.0.0.0'
 export const DEFAULT_PORT = 8080
 export const DEFAULT_SHUTDOWN_TIMEOUT_SECONDS = 30
 
-const port = v.pipe(
-  v.number(),
-  v.check((n) => Number.isInteger(n) && n >= 0 && n <= 65535, 'must be a port number from 0 to 65535'),
-)
+const port = numberField({ min: 0, max: 65535, whole: true, noun: 'port number' })
 const host = v.pipe(
   v.string(),
   v.check((h) => /^(?:\[[0-9A-Fa-f:.]+\]|[0-9A-Fa-f:.]*:[0-9A-Fa-f:.]*|[A-Za-z0-9.-]+)$/.test(h), 'must be a host name or an IP address'),
@@ -77,10 +75,7 @@ const opsPath = v.pipe(
   v.check((p) => p.startsWith('/'), "must start with '/'"),
   v.check((p) => !/[?#\s]/.test(p), 'must be a plain path (no query, fragment or spaces)'),
 )
-const seconds = v.pipe(v.number(), v.check((n) => Number.isFinite(n) && n >= 0, 'must be a number of seconds, 0 or more'))
-const positiveSeconds = v.pipe(v.number(), v.check((n) => Number.isFinite(n) && n > 0, 'must be a number of seconds above 0'))
-const count = (min: number) =>
-  v.pipe(v.number(), v.check((n) => Number.isInteger(n) && n >= min, `must be a whole number, ${min} or more`))
+const count = (min: number) => numberField({ min, whole: true })
 
 /** The schemas, for `parseConfig(text, env, { blocks })`. */
 export const serverBlocks = {
@@ -89,9 +84,9 @@ export const serverBlocks = {
       address: v.optional(address),
       host: v.optional(host),
       port: v.optional(port),
-      requestTimeout: v.optional(positiveSeconds),
+      requestTimeout: v.optional(seconds),
       maxConcurrentRequests: v.optional(count(1)),
-      keepaliveTimeout: v.optional(positiveSeconds),
+      keepaliveTimeout: v.optional(seconds),
       maxRequestsPerSocket: v.optional(count(0)),
     }),
   ),
@@ -116,19 +111,19 @@ export const serverBlocks = {
       readyPath: v.optional(opsPath),
     }),
   ),
-  shutdown: v.optional(v.object({ timeoutSeconds: v.optional(seconds) })),
+  shutdown: v.optional(v.object({ timeoutSeconds: v.optional(numberField({ min: 0, unit: 'seconds' })) })),
   auditLog: v.optional(
     v.object({
       enabled: v.optional(v.boolean()),
       output: v.optional(v.picklist(['stdout', 'stderr', 'file'], 'must be stdout, stderr or file')),
-      filePath: v.optional(v.pipe(v.string(), v.trim(), v.minLength(1, 'must not be empty'))),
+      filePath: v.optional(nonEmpty),
     }),
   ),
   cache: cacheBlock,
   tracing: v.optional(
     v.object({
       enabled: v.optional(v.boolean()),
-      serviceName: v.optional(v.pipe(v.string(), v.trim(), v.minLength(1, 'must not be empty'))),
+      serviceName: v.optional(nonEmpty),
     }),
   ),
   admin: v.optional(
