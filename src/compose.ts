@@ -49,18 +49,28 @@ export function chain(...middlewares: Middleware[]): Middleware {
   }
 }
 
+/**
+ * Runs `chain[index]` with a `next` for the rest. The promise it returns never rejects.
+ * A middleware that hands back the very promise its `next()` returned (it had nothing
+ * to do on the way back) gets no rejection handler of its own: that promise is the rest
+ * of the chain's, which never rejects, and a handler per middleware and request is a
+ * promise and a microtask each for nothing (a cache hit passes through ten of them).
+ * A second call's rejection is a new promise, never that one, so it is rendered at the
+ * level of the middleware that made it (a `chain` handing it back included).
+ */
 function dispatch(chain: readonly Middleware[], ctx: RequestContext, index: number, end: (ctx: RequestContext) => Promise<Response>): Promise<Response> {
   const middleware = chain[index]
   if (middleware === undefined) return end(ctx)
-  let called = false
+  let downstream: Promise<Response> | undefined
   const next = () => {
     // A programming error in the middleware itself: it fails (and is rendered) there.
-    if (called) return Promise.reject(new Error(`next() called twice by middleware #${index}`))
-    called = true
-    return dispatch(chain, ctx, index + 1, end)
+    if (downstream !== undefined) return Promise.reject(new Error(`next() called twice by middleware #${index}`))
+    return (downstream = dispatch(chain, ctx, index + 1, end))
   }
   try {
-    return middleware(ctx, next).then(undefined, (error: unknown) => respondWithError(ctx, error))
+    const result = middleware(ctx, next)
+    if (result === downstream) return result
+    return result.then(undefined, (error: unknown) => respondWithError(ctx, error))
   } catch (error) {
     // A middleware that is not an async function may throw before returning its promise.
     return Promise.resolve(respondWithError(ctx, error))

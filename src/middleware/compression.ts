@@ -1,7 +1,7 @@
 import type { ResolvedCompression } from '../config/compression-schema.js'
 import type { ResolvedConfig, YatagarasuConfig } from '../config/types.js'
 import { resolveConfig } from '../config/resolve.js'
-import type { ContentCoding, Middleware } from '../context.js'
+import type { ContentCoding, Middleware, Next, RequestContext } from '../context.js'
 import { declaredLength } from '../http/declared-length.js'
 import { withHeaders } from '../http/mutable-response.js'
 import { forwardedRequestHeaders } from '../s3/object-headers.js'
@@ -49,8 +49,13 @@ export function compressionRequest(config: YatagarasuConfig | ResolvedConfig): M
   const enabled = new Set(resolveConfig(config).buckets.flatMap((bucket) => (bucket.compression ? [bucket.name] : [])))
   const offered = codings().map(({ coding }) => coding)
 
-  return async function compressionRequestMiddleware(ctx, next) {
+  // Not async: a request to a bucket without compression goes on with no promise of its own.
+  return function compressionRequestMiddleware(ctx, next) {
     if (ctx.bucket === undefined || !enabled.has(ctx.bucket.name)) return next()
+    return negotiated(ctx, next)
+  }
+
+  async function negotiated(ctx: RequestContext, next: Next): Promise<Response> {
     const headers = ctx.request.headers
     // A platform that decodes Content-Encoding itself (Next.js: decodesContentEncoding) would serve gzip bytes unlabelled.
     if (ctx.method === 'GET' && ctx.image === undefined && ctx.variant === undefined && !ctx.decodesContentEncoding && !headers.has('range')) {

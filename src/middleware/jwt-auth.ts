@@ -5,8 +5,8 @@ import { findToken, MALFORMED, type ResolvedTokenSource } from '../auth/token-so
 import { ANONYMOUS, subjectOf, type AuditLog, type AuditReason } from '../audit/audit-log.js'
 import type { ResolvedJwt } from '../config/auth-schema.js'
 import { resolveConfig } from '../config/resolve.js'
-import type { ResolvedConfig, YatagarasuConfig } from '../config/types.js'
-import type { Middleware, RequestContext } from '../context.js'
+import type { ResolvedBucket, ResolvedConfig, YatagarasuConfig } from '../config/types.js'
+import type { Middleware, Next, RequestContext } from '../context.js'
 import { ForbiddenError, UnauthorizedError, type HttpError } from '../errors.js'
 import { privateCacheControl } from '../http/cache-control.js'
 import { withHeader } from '../http/mutable-response.js'
@@ -94,15 +94,20 @@ export function jwtAuth(config: YatagarasuConfig | ResolvedConfig, options: JwtA
     protections.set(bucket.name, { guard: createGuard(bucket.name, bucket.auth.jwt, options, logger), private: bucket.cacheControl !== 'public' })
   }
 
-  return async function jwtAuthMiddleware(ctx, next) {
+  // Not async: an unprotected bucket's request goes on with no promise of its own.
+  return function jwtAuthMiddleware(ctx, next) {
     const bucket = ctx.bucket
     // Fail closed: without a routed bucket we can't tell whether the request needs a token.
-    if (bucket === undefined) throw new Error('jwtAuth runs after routing')
+    if (bucket === undefined) return Promise.reject(new Error('jwtAuth runs after routing'))
     const protection = protections.get(bucket.name)
     if (protection === undefined) {
-      if (bucket.auth !== undefined) throw new Error(`jwtAuth was not created with bucket ${bucket.name}`)
+      if (bucket.auth !== undefined) return Promise.reject(new Error(`jwtAuth was not created with bucket ${bucket.name}`))
       return next()
     }
+    return authenticate(ctx, next, bucket, protection)
+  }
+
+  async function authenticate(ctx: RequestContext, next: Next, bucket: ResolvedBucket, protection: Protection): Promise<Response> {
     const started = performance.now()
     let decision: Decision
     try {

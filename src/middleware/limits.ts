@@ -1,7 +1,7 @@
 import { resolveConfig } from '../config/resolve.js'
 import type { ResolvedConfig, YatagarasuConfig } from '../config/types.js'
-import type { Middleware } from '../context.js'
-import { BadRequestError, RequestHeaderFieldsTooLargeError, UriTooLongError } from '../errors.js'
+import type { Middleware, RequestContext } from '../context.js'
+import { BadRequestError, RequestHeaderFieldsTooLargeError, UriTooLongError, type HttpError } from '../errors.js'
 
 const NO_BODY = /^\s*0+\s*$/
 
@@ -16,21 +16,27 @@ const NO_BODY = /^\s*0+\s*$/
  */
 export function limits(config: YatagarasuConfig | ResolvedConfig): Middleware {
   const { maxUrlLength, maxHeaderSize } = resolveConfig(config).limits
-  return async function limitsMiddleware(ctx, next) {
-    if (ctx.rawPath.length > maxUrlLength) throw new UriTooLongError('The request URL is too long')
+  // Not async: a request within the limits goes on with no promise of its own.
+  return function limitsMiddleware(ctx, next) {
+    const refusal = refusalOf(ctx)
+    return refusal === undefined ? next() : Promise.reject(refusal)
+  }
+
+  function refusalOf(ctx: RequestContext): HttpError | undefined {
+    if (ctx.rawPath.length > maxUrlLength) return new UriTooLongError('The request URL is too long')
     const headers = ctx.request.headers
     // Counted as on the wire: `name: value\r\n`.
     let size = 0
     headers.forEach((value, name) => {
       size += name.length + value.length + 4
     })
-    if (size > maxHeaderSize) throw new RequestHeaderFieldsTooLargeError('The request headers are too large')
+    if (size > maxHeaderSize) return new RequestHeaderFieldsTooLargeError('The request headers are too large')
     if (ctx.method === 'GET' || ctx.method === 'HEAD') {
       const length = headers.get('content-length')
       if (headers.has('transfer-encoding') || (length !== null && !NO_BODY.test(length))) {
-        throw new BadRequestError('A GET or HEAD request must not have a body')
+        return new BadRequestError('A GET or HEAD request must not have a body')
       }
     }
-    return next()
+    return undefined
   }
 }

@@ -9,13 +9,16 @@ export const ALLOWED_METHODS = 'GET, HEAD, OPTIONS'
  * other method is 405 before anything reaches S3.
  */
 export function readOnly(): Middleware {
-  return async function readOnlyMiddleware(ctx, next) {
+  // Not async: a GET goes on with no promise of its own.
+  return function readOnlyMiddleware(ctx, next) {
     const method = ctx.method
     if (method === 'GET' || method === 'HEAD') return next()
-    if (method === 'OPTIONS') return new Response(null, { status: 204, headers: { Allow: ALLOWED_METHODS } })
-    throw new MethodNotAllowedError(`Method ${safeMethod(method)} is not allowed; this proxy is read-only`, {
-      headers: { Allow: ALLOWED_METHODS },
-    })
+    if (method === 'OPTIONS') return Promise.resolve(new Response(null, { status: 204, headers: { Allow: ALLOWED_METHODS } }))
+    return Promise.reject(
+      new MethodNotAllowedError(`Method ${safeMethod(method)} is not allowed; this proxy is read-only`, {
+        headers: { Allow: ALLOWED_METHODS },
+      }),
+    )
   }
 }
 

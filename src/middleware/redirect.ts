@@ -1,7 +1,7 @@
 import type { ResolvedRedirect } from '../config/redirect-schema.js'
 import type { ResolvedConfig, YatagarasuConfig } from '../config/types.js'
 import { resolveConfig } from '../config/resolve.js'
-import type { Middleware } from '../context.js'
+import type { Middleware, Next, RequestContext } from '../context.js'
 import type { Logger } from '../logging/logger.js'
 import { objectUrl, objectUrlBase } from '../s3/object-url.js'
 import type { FetchFunction } from '../s3/s3-client.js'
@@ -53,14 +53,19 @@ export function redirect(config: YatagarasuConfig | ResolvedConfig, options: Red
     })
   }
 
-  return async function redirectMiddleware(ctx, next) {
+  // Not async: a request to another bucket goes on with no promise of its own.
+  return function redirectMiddleware(ctx, next) {
     const target = ctx.bucket && buckets.get(ctx.bucket.name)
     // An image transform needs the object here; other methods never reach S3 at all.
     if (target === undefined || ctx.key === undefined || ctx.image !== undefined || (ctx.method !== 'GET' && ctx.method !== 'HEAD')) return next()
+    return redirectTo(ctx, next, target, ctx.key)
+  }
+
+  async function redirectTo(ctx: RequestContext, next: Next, target: BucketRedirect, key: string): Promise<Response> {
     if (target.pool !== undefined) {
       const started = performance.now()
       const { response } = await target.pool.send(
-        { method: 'HEAD', key: ctx.key, headers: new Headers(), signal: ctx.request.signal },
+        { method: 'HEAD', key, headers: new Headers(), signal: ctx.request.signal },
         options.fetch ?? ctx.originFetch ?? globalFetch,
       )
       ctx.timings.s3 = performance.now() - started
@@ -70,7 +75,7 @@ export function redirect(config: YatagarasuConfig | ResolvedConfig, options: Red
       // Unknown size: stream it as usual.
       if (!(size >= target.settings.minSize)) return next()
     }
-    const location = target.presign(ctx.method, new URL(objectUrl(target.urlBase, ctx.key)), target.settings.expiresSeconds)
+    const location = target.presign(ctx.method, new URL(objectUrl(target.urlBase, key)), target.settings.expiresSeconds)
     ctx.cacheStatus = 'BYPASS'
     return new Response(null, {
       status: 307,

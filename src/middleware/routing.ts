@@ -1,6 +1,6 @@
 import type { ResolvedConfig, YatagarasuConfig } from '../config/types.js'
 import { resolveConfig } from '../config/resolve.js'
-import type { Middleware } from '../context.js'
+import type { Middleware, Next, RequestContext } from '../context.js'
 import { BadRequestError, NotFoundError } from '../errors.js'
 import { findKeyProblem, type KeyProblem } from '../routing/object-key.js'
 import { createRouteTable } from '../routing/route-table.js'
@@ -26,7 +26,16 @@ const KEY_PROBLEM_MESSAGES: Record<KeyProblem, string> = {
  */
 export function routing(config: YatagarasuConfig | ResolvedConfig): Middleware {
   const table = createRouteTable(resolveConfig(config))
-  return async function routingMiddleware(ctx, next) {
+  // Not async: a routed request goes on with no promise of its own; a refusal is a rejection.
+  return function routingMiddleware(ctx, next) {
+    try {
+      return route(ctx, next)
+    } catch (error) {
+      return Promise.reject(error)
+    }
+  }
+
+  function route(ctx: RequestContext, next: Next): Promise<Response> {
     const match = table.match(ctx.url.pathname, ctx.rawPath)
     switch (match.kind) {
       case 'object': {

@@ -1,5 +1,5 @@
-import { propagation, ROOT_CONTEXT, trace, type Attributes, type TextMapGetter, type TracerProvider } from '@opentelemetry/api'
-import type { Middleware, RequestContext } from '../context.js'
+import { propagation, ROOT_CONTEXT, trace, type Attributes, type Span, type TextMapGetter, type TracerProvider } from '@opentelemetry/api'
+import type { Middleware, Next, RequestContext } from '../context.js'
 import { observeBody } from '../http/observe-body.js'
 import { SpanKind, SpanStatusCode, TRACER_NAME } from '../tracing/spans.js'
 
@@ -39,7 +39,8 @@ const headerGetter: TextMapGetter<Headers> = {
  */
 export function tracing(options: TracingOptions = {}): Middleware {
   const tracer = (options.tracerProvider ?? trace.getTracerProvider()).getTracer(TRACER_NAME)
-  return async function tracingMiddleware(ctx, next) {
+  // Not async: without a recorded span the request goes on with no promise of its own.
+  return function tracingMiddleware(ctx, next) {
     const parent = propagation.extract(ROOT_CONTEXT, ctx.request.headers, headerGetter)
     const method = KNOWN_METHODS.has(ctx.method) ? ctx.method : '_OTHER'
     const span = tracer.startSpan(method, { kind: SpanKind.SERVER }, parent)
@@ -50,6 +51,10 @@ export function tracing(options: TracingOptions = {}): Middleware {
       return next()
     }
     span.setAttributes(requestAttributes(ctx, method))
+    return recorded(ctx, next, span, method)
+  }
+
+  async function recorded(ctx: RequestContext, next: Next, span: Span, method: string): Promise<Response> {
     const response = await next()
     const status = response.status
     const route = ctx.bucket && routeOf(ctx.bucket.pathPrefix)

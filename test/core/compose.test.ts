@@ -19,7 +19,7 @@ import {
   TooManyRequestsError,
   type Middleware,
 } from '../../src/index.js'
-import { passThrough } from '../../src/compose.js'
+import { chain, passThrough } from '../../src/compose.js'
 import { memoryLogger } from '../support/jwt-fixtures.js'
 
 const config = resolveConfig({
@@ -104,6 +104,30 @@ describe('compose: errors become responses once', () => {
     expect(await passThrough()({} as never, async () => answer)).toBe(answer)
     // Only pass-throughs: the end of the chain, 404.
     expect((await compose(passThrough(), passThrough())(new Request('http://proxy.test/b/k'))).status).toBe(404)
+  })
+
+  it('middlewares that hand back the promise next() gave them still pass a later error on as its response', async () => {
+    const { seen, middleware } = probe()
+    // Plain functions returning next() as it is (as the built-in middlewares do when they have nothing to do).
+    const direct: Middleware = (_ctx, next) => next()
+    const forbid: Middleware = async () => {
+      throw new ForbiddenError('no')
+    }
+    const handler = compose(middleware, direct, routing(config), direct, forbid)
+    const response = await handler(new Request('http://proxy.test/b/k'))
+    expect(response.status).toBe(403)
+    expect(seen[0]!.response).toBe(response)
+    // A refusal of a non-async built-in (routing: no bucket) is a response too.
+    expect((await handler(new Request('http://proxy.test/nowhere/k'))).status).toBe(404)
+  })
+
+  it('chain(): an outer next called twice is a 500 response, never a rejected handler', async () => {
+    const twice: Middleware = (ctx, next) => chained(ctx, next).then(() => chained(ctx, next))
+    const chained = chain((_ctx, next) => next())
+    const { seen, middleware } = probe()
+    const response = await compose(middleware, twice, async () => new Response('end'))(new Request('http://proxy.test/b/k'))
+    expect(response.status).toBe(500)
+    expect(seen[0]!.rejected).toBeUndefined()
   })
 
   it('CORS, IP filters and rate limits with nothing configured let every request through unchanged', async () => {
