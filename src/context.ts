@@ -70,8 +70,10 @@ export type CacheStatus = 'HIT' | 'MISS' | 'BYPASS' | 'STALE'
  */
 export interface RequestContext {
   readonly request: Request
-  /** The request URL, parsed once. Middlewares may remove parameters (e.g. a query token). */
+  /** The request URL, parsed once (on first use). Middlewares may remove parameters (e.g. a query token). */
   url: URL
+  /** `url.pathname`, without parsing the URL when the path is plain (what routing reads). */
+  readonly pathname: string
   readonly method: string
   requestId: string
   readonly clientIp: string | undefined
@@ -129,27 +131,115 @@ export type Next = () => Promise<Response>
 export type Middleware = (ctx: RequestContext, next: Next) => Promise<Response>
 
 export function createContext(request: Request, runtime: HandlerContext | undefined): RequestContext {
-  const clientIp = typeof runtime?.clientIp === 'string' ? runtime.clientIp : undefined
-  const waitUntil = typeof runtime?.waitUntil === 'function' ? runtime.waitUntil.bind(runtime) : runDetached
-  const originFetch = typeof runtime?.originFetch === 'function' ? runtime.originFetch : undefined
-  const href = request.url
-  const rawPath = typeof runtime?.rawPath === 'string' ? runtime.rawPath : targetOf(href)
-  const bytesResponse = typeof runtime?.bytesResponse === 'function' ? runtime.bytesResponse : newResponse
-  return {
-    request,
-    url: new URL(href),
-    method: request.method,
-    requestId: crypto.randomUUID(),
-    clientIp,
-    waitUntil,
-    originFetch,
-    rawPath,
-    bytesResponse,
-    decodesContentEncoding: runtime?.decodesContentEncoding === true,
-    startTime: performance.now(),
-    timings: {},
-    state: new Map(),
+  return new Context(request, runtime)
+}
+
+/**
+ * The request context as {@link createContext} makes it. What a cache hit never needs is
+ * made on first use: the parsed URL (`pathname` reads the path from the string when that
+ * gives what parsing would), the bound `waitUntil`, `state`, `timings`. On Node 20 these
+ * were about a tenth of a hit's handler time.
+ */
+class Context implements RequestContext {
+  readonly request: Request
+  readonly method: string
+  requestId: string
+  readonly clientIp: string | undefined
+  readonly originFetch: HandlerContext['originFetch']
+  readonly rawPath: string
+  readonly bytesResponse: (bytes: Uint8Array | null, init: ResponseInit) => Response
+  readonly decodesContentEncoding: boolean
+  readonly startTime: number
+  readonly #runtime: HandlerContext | undefined
+  #url: URL | undefined
+  #waitUntil: ((promise: Promise<unknown>) => void) | undefined
+  #timings: Record<string, number> | undefined
+  #state: Map<string | symbol, unknown> | undefined
+
+  constructor(request: Request, runtime: HandlerContext | undefined) {
+    this.request = request
+    this.method = request.method
+    this.requestId = nextRequestId()
+    this.clientIp = typeof runtime?.clientIp === 'string' ? runtime.clientIp : undefined
+    this.originFetch = typeof runtime?.originFetch === 'function' ? runtime.originFetch : undefined
+    this.rawPath = typeof runtime?.rawPath === 'string' ? runtime.rawPath : targetOf(request.url)
+    this.bytesResponse = typeof runtime?.bytesResponse === 'function' ? runtime.bytesResponse : newResponse
+    this.decodesContentEncoding = runtime?.decodesContentEncoding === true
+    this.startTime = performance.now()
+    this.#runtime = runtime
   }
+
+  get url(): URL {
+    return (this.#url ??= new URL(this.request.url))
+  }
+
+  set url(url: URL) {
+    this.#url = url
+  }
+
+  get pathname(): string {
+    return this.#url?.pathname ?? plainPathname(this.request.url) ?? this.url.pathname
+  }
+
+  get waitUntil(): (promise: Promise<unknown>) => void {
+    if (this.#waitUntil === undefined) {
+      const runtime = this.#runtime
+      this.#waitUntil = typeof runtime?.waitUntil === 'function' ? runtime.waitUntil.bind(runtime) : runDetached
+    }
+    return this.#waitUntil
+  }
+
+  get timings(): Record<string, number> {
+    return (this.#timings ??= {})
+  }
+
+  get state(): Map<string | symbol, unknown> {
+    return (this.#state ??= new Map())
+  }
+}
+
+/**
+ * Request ids: a random prefix drawn once per process and a counter, in the shape of a
+ * UUID (`8-4-4-4-12` hex digits, the last twelve the counter). Unique across processes
+ * as a random UUID is (the prefix has 90 random bits), at a fraction of the cost of
+ * `crypto.randomUUID()` per request. They are labels, not secrets: consecutive requests
+ * get consecutive ids.
+ */
+let idPrefix: string | undefined
+let idCounter = 0
+function nextRequestId(): string {
+  if (idPrefix === undefined || idCounter >= 0xffffffffffff) {
+    idPrefix = crypto.randomUUID().slice(0, 24)
+    idCounter = 0
+  }
+  const count = (++idCounter).toString(16)
+  return idPrefix + '000000000000'.slice(count.length) + count
+}
+
+// Characters a URL parser keeps as they are in an http(s) path: no percent-encoding added,
+// nothing normalised (dot segments, `%2e` and `\\` are left to the parser).
+const PLAIN_PATH = /^\/[A-Za-z0-9\-_~!$&'()*+,;=:@%/.]*$/
+
+/** `new URL(href).pathname` read from the string, when it holds nothing parsing would change; otherwise `undefined`. */
+function plainPathname(href: string): string | undefined {
+  const authority = href.startsWith('https://') ? 8 : href.startsWith('http://') ? 7 : -1
+  if (authority === -1) return undefined
+  let start = authority
+  while (start < href.length) {
+    const code = href.charCodeAt(start)
+    if (code === 47 /* / */ || code === 63 /* ? */ || code === 35 /* # */) break
+    start++
+  }
+  if (href.charCodeAt(start) !== 47) return undefined
+  let end = start
+  while (end < href.length) {
+    const code = href.charCodeAt(end)
+    if (code === 63 || code === 35) break
+    end++
+  }
+  const path = href.slice(start, end)
+  if (!PLAIN_PATH.test(path) || path.includes('/.') || /%2e/i.test(path)) return undefined
+  return path
 }
 
 // `new Response` copies a Uint8Array body: a consumer cannot alter the bytes it was given.

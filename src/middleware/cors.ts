@@ -53,7 +53,7 @@ export function cors(config: YatagarasuConfig | ResolvedConfig): Middleware {
     if (ctx.method === 'OPTIONS' && origin !== null) {
       const requestedMethod = headers.get('access-control-request-method')
       if (requestedMethod !== null) {
-        const match = table.match(ctx.url.pathname, ctx.rawPath)
+        const match = table.match(ctx.pathname, ctx.rawPath)
         const policy = match.kind === 'no-bucket' || match.bucket === undefined ? undefined : policies.get(match.bucket.name)
         if (policy) return preflight(policy, origin, requestedMethod, headers.get('access-control-request-headers'))
       }

@@ -36,7 +36,7 @@ export function routing(config: YatagarasuConfig | ResolvedConfig): Middleware {
   }
 
   function route(ctx: RequestContext, next: Next): Promise<Response> {
-    const match = table.match(ctx.url.pathname, ctx.rawPath)
+    const match = table.match(ctx.pathname, ctx.rawPath)
     switch (match.kind) {
       case 'object': {
         ctx.bucket = match.bucket
