@@ -1,4 +1,4 @@
-import { propagation, ROOT_CONTEXT, trace, type Attributes, type Span, type TextMapGetter, type TracerProvider } from '@opentelemetry/api'
+import { isSpanContextValid, propagation, ROOT_CONTEXT, trace, type Attributes, type Span, type TextMapGetter, type TracerProvider } from '@opentelemetry/api'
 import type { Middleware, Next, RequestContext } from '../context.js'
 import { observeBody } from '../http/observe-body.js'
 import { SpanKind, SpanStatusCode, TRACER_NAME } from '../tracing/spans.js'
@@ -44,12 +44,16 @@ export function tracing(options: TracingOptions = {}): Middleware {
     const parent = propagation.extract(ROOT_CONTEXT, ctx.request.headers, headerGetter)
     const method = KNOWN_METHODS.has(ctx.method) ? ctx.method : '_OTHER'
     const span = tracer.startSpan(method, { kind: SpanKind.SERVER }, parent)
-    ctx.tracing = { tracer, context: trace.setSpan(parent, span) }
-    // Not recorded (no SDK, or sampled out): its context still parents the child spans.
     if (!span.isRecording()) {
       span.end()
+      // No tracer behind it at all (no SDK, no traceparent): child spans would be no-ops
+      // too, and the context they would start from costs a Map copy per request.
+      if (!isSpanContextValid(span.spanContext())) return next()
+      // Sampled out, or only a client's traceparent: its context still parents the child spans.
+      ctx.tracing = { tracer, context: trace.setSpan(parent, span) }
       return next()
     }
+    ctx.tracing = { tracer, context: trace.setSpan(parent, span) }
     span.setAttributes(requestAttributes(ctx, method))
     return recorded(ctx, next, span, method)
   }
