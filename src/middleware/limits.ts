@@ -1,6 +1,7 @@
 import { resolveConfig } from '../config/resolve.js'
 import type { ResolvedConfig, YatagarasuConfig } from '../config/types.js'
 import type { Middleware, RequestContext } from '../context.js'
+import { headerBytes } from '../http/header-size.js'
 import { BadRequestError, RequestHeaderFieldsTooLargeError, UriTooLongError, type HttpError } from '../errors.js'
 
 const NO_BODY = /^\s*0+\s*$/
@@ -26,11 +27,7 @@ export function limits(config: YatagarasuConfig | ResolvedConfig): Middleware {
     if (ctx.rawPath.length > maxUrlLength) return new UriTooLongError('The request URL is too long')
     const headers = ctx.request.headers
     // Counted as on the wire: `name: value\r\n`.
-    let size = 0
-    headers.forEach((value, name) => {
-      size += name.length + value.length + 4
-    })
-    if (size > maxHeaderSize) return new RequestHeaderFieldsTooLargeError('The request headers are too large')
+    if (headerBytes(headers) > maxHeaderSize) return new RequestHeaderFieldsTooLargeError('The request headers are too large')
     if (ctx.method === 'GET' || ctx.method === 'HEAD') {
       const length = headers.get('content-length')
       if (headers.has('transfer-encoding') || (length !== null && !NO_BODY.test(length))) {

@@ -6,6 +6,7 @@
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import { adoptHeaders, headerPairs, recordHeaders, requestHeaders } from '../../src/adapters/node/headers.js'
+import { headerBytes } from '../../src/http/header-size.js'
 
 const name = fc.oneof(
   fc.constantFrom('Accept', 'accept', 'X-Multi', 'x-multi', 'Set-Cookie', 'set-cookie', 'Cookie', 'Content-Length', 'ETag', 'a'),
@@ -74,6 +75,24 @@ describe("the Node adapter's light Headers", () => {
         expect(light).toBeInstanceOf(Headers)
         for (const step of steps) expect(apply(light, step)).toEqual(apply(native, step))
         expect([...light]).toEqual([...native])
+      }),
+      { numRuns: 300 },
+    )
+  })
+
+  it('answer their size as the lines they hold (what limits checks), without a sorted copy; as forEach counts it when no name repeats', () => {
+    fc.assert(
+      fc.property(pairs, fc.array(op, { maxLength: 6 }), (initial, steps) => {
+        const light = requestHeaders(initial.flat())
+        const lines = initial.reduce((size, [n, v]) => size + n.length + v.length + 4, 0)
+        expect(headerBytes(light)).toBe(lines)
+        const distinct = new Set(initial.map(([n]) => n.toLowerCase())).size === initial.length
+        if (distinct) expect(headerBytes(light)).toBe(headerBytes(new Headers(initial)))
+        // After any change (possibly handing over to undici's), still the size of what it holds.
+        for (const step of steps) apply(light, step)
+        let held = 0
+        for (const [n, v] of light) held += n.length + v.length + 4
+        if (distinct && !steps.some((step) => step.op === 'append')) expect(headerBytes(light)).toBe(held)
       }),
       { numRuns: 300 },
     )

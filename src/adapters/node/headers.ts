@@ -13,6 +13,7 @@
  * on, and once the owning request or response built its undici object (`adopt`), every
  * call goes to undici's.
  */
+import { headerBytes, WIRE_SIZE } from '../../http/header-size.js'
 import { forwardMembers, forwardStateFields } from './forward-members.js'
 
 const NativeHeaders = globalThis.Headers
@@ -55,6 +56,14 @@ class LightHeaders {
       headers.#native = native
     }
     return headers.#native
+  }
+
+  /** The bytes of the lines as received (or set), `name: value\r\n` each; see {@link WIRE_SIZE}. */
+  [WIRE_SIZE](): number {
+    if (this.#native !== undefined) return headerBytes(this.#native)
+    let size = 0
+    for (let i = 0; i < this.#names.length; i++) size += this.#names[i]!.length + this.#values[i]!.length + 4
+    return size
   }
 
   get(name: string): string | null {
