@@ -22,12 +22,17 @@ export function compose(...middlewares: Middleware[]): FetchHandler {
   const chain = middlewares.filter((middleware) => !passThroughs.has(middleware))
   const end = (ctx: RequestContext) => Promise.resolve(respondWithError(ctx, new NotFoundError('No route for this path')))
 
-  return async function handler(request, runtime) {
+  // Not async: dispatch's promise is the handler's, with no other wrapped around it.
+  return function handler(request, runtime) {
     let ctx: RequestContext
     try {
       ctx = createContext(request, runtime)
     } catch (error) {
-      return errorResponse(error, crypto.randomUUID(), request.method)
+      try {
+        return Promise.resolve(errorResponse(error, crypto.randomUUID(), request.method))
+      } catch (failure) {
+        return Promise.reject(failure)
+      }
     }
     return dispatch(chain, ctx, 0, end)
   }

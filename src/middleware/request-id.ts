@@ -18,11 +18,12 @@ const VALID_ID = /^[\w.:-]{1,128}$/
  */
 export function requestId(options: RequestIdOptions = {}): Middleware {
   const trustIncoming = options.trustIncoming ?? true
-  return async function requestIdMiddleware(ctx, next) {
+  return function requestIdMiddleware(ctx, next) {
     if (trustIncoming) {
       const incoming = ctx.request.headers.get('x-request-id')
       if (incoming !== null && VALID_ID.test(incoming)) ctx.requestId = incoming
     }
-    return withHeader(await next(), 'X-Request-ID', ctx.requestId)
+    // A then, not an async function: one promise instead of three on every request.
+    return next().then((response) => withHeader(response, 'X-Request-ID', ctx.requestId))
   }
 }
