@@ -41,6 +41,7 @@ const INTEGRATION = [
   'test/package/edge-bundle-size.test.ts',
   'test/package/errors-across-builds.test.ts',
   'test/package/installs.test.ts',
+  'test/reliability/replica-credentials.test.ts',
   'test/reliability/replicas.test.ts',
   'test/reliability/retries-and-breaker.test.ts',
   'test/reliability/timeouts.test.ts',

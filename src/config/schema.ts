@@ -35,8 +35,9 @@ const replicaSchema = v.object({
   bucket: nonEmpty,
   region: nonEmpty,
   endpoint: v.optional(httpUrl),
-  accessKey: nonEmpty,
-  secretKey: nonEmpty,
+  /** The replica's own keys; without them (and with `s3.credentials`) it signs with the provider's current credentials. */
+  accessKey: v.optional(nonEmpty),
+  secretKey: v.optional(nonEmpty),
   sessionToken: v.optional(nonEmpty),
   /** Lower is tried first. Default: the position in the list. */
   priority: v.optional(numberField({ whole: true })),
@@ -75,7 +76,8 @@ const s3Fields = v.object({
   /**
    * Instead of `accessKey`/`secretKey`: credentials that refresh before they expire, from
    * a function of your own (`() => Promise<{ accessKeyId, secretAccessKey, sessionToken?,
-   * expiration? }>`) or a built-in provider. Not with `replicas` (each replica has its keys).
+   * expiration? }>`) or a built-in provider. With `replicas`, every replica without keys
+   * of its own signs with them.
    */
   credentials: v.optional(credentialsSchema),
   /** Seconds to wait for S3's response headers before answering 504. Default 30. */
@@ -97,7 +99,7 @@ const TARGET_FIELDS = ['bucket', 'region', 'accessKey', 'secretKey'] as const
 /** With `credentials`, the keys come from the provider. */
 const CREDENTIALS_TARGET_FIELDS = ['bucket', 'region'] as const
 type S3Fields = v.InferOutput<typeof s3Fields>
-type Replicated = S3Fields & { replicas: S3ReplicaConfig[]; credentials?: undefined }
+type Replicated = S3Fields & { replicas: S3ReplicaConfig[] }
 type Single =
   | (S3Fields & Required<Pick<S3Fields, (typeof TARGET_FIELDS)[number]>> & { replicas?: undefined })
   | (S3Fields & Required<Pick<S3Fields, (typeof CREDENTIALS_TARGET_FIELDS)[number] | 'credentials'>> & { replicas?: undefined })
@@ -108,9 +110,26 @@ export const s3Schema = v.pipe(
     const value = dataset.value as Record<string, unknown> | null | undefined
     if (typeof value !== 'object' || value === null) return
     if (value.credentials !== undefined) {
-      for (const field of ['accessKey', 'secretKey', 'sessionToken', 'replicas'] as const) {
+      for (const field of ['accessKey', 'secretKey', 'sessionToken'] as const) {
         if (value[field] !== undefined) addIssue({ message: 'must not be given with credentials', path: [fieldPath(value, field)] })
       }
+    }
+    if (Array.isArray(value.replicas)) {
+      // A replica signs with its own keys (both of them), or with the bucket's credentials.
+      value.replicas.forEach((replica: unknown, index) => {
+        if (typeof replica !== 'object' || replica === null) return
+        const fields = replica as Record<string, unknown>
+        const own = fields.accessKey !== undefined || fields.secretKey !== undefined || fields.sessionToken !== undefined
+        if (!own && value.credentials !== undefined) return
+        for (const field of ['accessKey', 'secretKey'] as const) {
+          if (fields[field] === undefined) {
+            addIssue({
+              message: value.credentials !== undefined ? "required with the replica's own keys" : 'required (or s3.credentials)',
+              path: [fieldPath(value, 'replicas'), { type: 'array', origin: 'value', input: value.replicas as unknown[], key: index, value: replica }, fieldPath(fields, field)],
+            })
+          }
+        }
+      })
     }
     if (value.replicas !== undefined) return
     const required = value.credentials !== undefined ? CREDENTIALS_TARGET_FIELDS : TARGET_FIELDS

@@ -64,7 +64,15 @@ function resolveS3(s3: S3Config): ResolvedS3 {
   // with the original's config files but never become an extra target.
   const targets: ResolvedS3Target[] = s3.replicas
     ? s3.replicas
-        .map((replica, index) => resolveTarget(replica, replica.name, replica.priority ?? index, replica.timeout ?? timeout))
+        // A replica without keys of its own signs with the bucket's refreshing credentials.
+        .map((replica, index) =>
+          resolveTarget(
+            replica.accessKey === undefined && s3.credentials !== undefined ? { ...replica, credentials: s3.credentials } : replica,
+            replica.name,
+            replica.priority ?? index,
+            replica.timeout ?? timeout,
+          ),
+        )
         .sort((a, b) => a.priority - b.priority)
     : [resolveTarget(s3, 'default', 0, timeout)]
   const { name: _name, priority: _priority, ...primary } = targets[0]!

@@ -32,29 +32,39 @@ export interface S3ClientOptions {
   credentials?: CredentialsSource
 }
 
+/**
+ * A target's signer: for its own keys (made once), or for the current set of refreshing
+ * credentials — made again when they change, since a signer derives its key once a day.
+ * Rejects with `BadGatewayError` when no credentials can be had (the failure itself was
+ * logged where it happened, never with the keys).
+ */
+export function targetSigner(config: ResolvedS3Connection, credentials?: CredentialsSource): () => Promise<S3Signer> {
+  if (credentials === undefined) {
+    const fixed = createS3Signer(config)
+    return async () => fixed
+  }
+  let latest: { credentials: unknown; sign: S3Signer } | undefined
+  return async () => {
+    let current
+    try {
+      current = await credentials.get()
+    } catch (error) {
+      // The client learns only that S3 is out of reach.
+      throw new BadGatewayError('The storage backend credentials are not available', { cause: error })
+    }
+    if (latest?.credentials !== current) {
+      const { accessKeyId: accessKey, secretAccessKey: secretKey, sessionToken } = current
+      latest = { credentials: current, sign: createS3Signer({ region: config.region, accessKey, secretKey, sessionToken }) }
+    }
+    return latest.sign
+  }
+}
+
 export function createS3Client(config: ResolvedS3Connection, options: S3ClientOptions = {}): S3Client {
   // Signed here, sent once: a proxy must never re-send a request whose body may already
   // be streaming to a client (retries across replicas are the target pool's decision).
   const urlBase = objectUrlBase(config)
-  const fixed = options.credentials === undefined ? createS3Signer(config) : undefined
-  // One signer per set of credentials (it derives its key once a day): made again when they change.
-  let latest: { credentials: unknown; sign: S3Signer } | undefined
-
-  async function signer(): Promise<S3Signer> {
-    if (fixed !== undefined) return fixed
-    let credentials
-    try {
-      credentials = await options.credentials!.get()
-    } catch (error) {
-      // Logged where it failed (never with the keys); the client learns only that S3 is out of reach.
-      throw new BadGatewayError('The storage backend credentials are not available', { cause: error })
-    }
-    if (latest?.credentials !== credentials) {
-      const { accessKeyId: accessKey, secretAccessKey: secretKey, sessionToken } = credentials
-      latest = { credentials, sign: createS3Signer({ region: config.region, accessKey, secretKey, sessionToken }) }
-    }
-    return latest.sign
-  }
+  const signer = targetSigner(config, options.credentials)
 
   return {
     config,

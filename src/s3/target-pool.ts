@@ -4,8 +4,8 @@ import type { Logger } from '../logging/logger.js'
 import { backoffDelay, sleep, type BackoffOptions } from '../reliability/backoff.js'
 import { createCircuitBreaker, PASS, type CircuitBreaker } from '../reliability/circuit-breaker.js'
 import { createRetryBudget, type RetryBudget } from '../reliability/retry-budget.js'
-import { credentialsProvider, type CredentialsRuntime } from './credential-providers.js'
-import { refreshingCredentials } from './credentials.js'
+import { bucketCredentials } from './bucket-credentials.js'
+import type { CredentialsRuntime } from './credential-providers.js'
 import { createS3Client, type FetchFunction, type ObjectRequest, type S3Client } from './s3-client.js'
 
 export interface TargetPoolOptions {
@@ -51,14 +51,11 @@ interface Target {
 
 export function createTargetPool(s3: ResolvedS3, options: TargetPoolOptions): TargetPool {
   const { logger, backoff } = options
-  // One set of refreshing credentials for the bucket, whichever target signs with it.
-  const credentials =
-    s3.credentials !== undefined
-      ? refreshingCredentials(credentialsProvider(s3.credentials, options.credentialsRuntime), { bucket: options.bucket, ...(logger && { logger }) })
-      : undefined
+  const credentials = bucketCredentials(s3, options)
   const targets: Target[] = s3.targets.map((config) => ({
     name: config.name,
-    client: createS3Client(config, credentials && { credentials }),
+    // A replica with keys of its own signs with them; the others with the bucket's credentials.
+    client: createS3Client(config, config.credentials !== undefined && credentials ? { credentials } : {}),
     breaker:
       s3.circuitBreaker &&
       createCircuitBreaker({

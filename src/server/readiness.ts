@@ -9,8 +9,11 @@ import type { ResolvedBucket, ResolvedS3Target } from '../config/types.js'
 import type { FetchFunction } from '../s3/s3-client.js'
 import { isYatagarasuError } from '../errors.js'
 import { fetchBounded } from '../net/read-bounded.js'
+import type { Logger } from '../logging/logger.js'
+import { bucketCredentials } from '../s3/bucket-credentials.js'
+import type { CredentialsRuntime } from '../s3/credential-providers.js'
 import { objectUrlBase } from '../s3/object-url.js'
-import { createS3Signer } from '../s3/sigv4.js'
+import { targetSigner } from '../s3/s3-client.js'
 
 export interface ReadinessOptions {
   /** Per probe. Default 2000. */
@@ -19,11 +22,15 @@ export interface ReadinessOptions {
   cacheMs?: number
   fetch: FetchFunction
   now?: () => number
+  /** For buckets with `s3.credentials`: what the built-in providers read (as for object requests). */
+  credentialsRuntime?: CredentialsRuntime
+  /** Receives failed credential refreshes. */
+  logger?: Logger
 }
 
 export interface BucketReadiness {
   readonly ready: boolean
-  /** Why not, for the first failing target: `timeout`, `unreachable` or `status 5xx`. */
+  /** Why not, for the first failing target: `timeout`, `unreachable`, `status 5xx` or `no credentials`. */
   readonly reason?: string
 }
 
@@ -42,13 +49,27 @@ export function createReadiness(buckets: readonly ResolvedBucket[], options: Rea
   const now = options.now ?? (() => performance.now())
   let last: { at: number; report: Promise<ReadinessReport> } | undefined
 
-  // Each target's URL and signer, made once: the same SigV4 signing as every object request.
+  // Each target's URL and signer, made once: the same SigV4 signing as every object
+  // request — its own keys, or the bucket's refreshing credentials (current at each probe).
   const targets = new Map(
-    buckets.flatMap((bucket) => bucket.s3.targets).map((target) => [target, { url: new URL(objectUrlBase(target)), sign: createS3Signer(target) }]),
+    buckets.flatMap((bucket) => {
+      const credentials = bucketCredentials(bucket.s3, { bucket: bucket.name, logger: options.logger, credentialsRuntime: options.credentialsRuntime })
+      return bucket.s3.targets.map((target) => [
+        target,
+        { url: new URL(objectUrlBase(target)), signer: targetSigner(target, target.credentials !== undefined ? credentials : undefined) },
+      ] as const)
+    }),
   )
 
   async function probe(target: ResolvedS3Target): Promise<string | undefined> {
-    const { url, sign } = targets.get(target)!
+    const { url, signer } = targets.get(target)!
+    let sign
+    try {
+      sign = await signer()
+    } catch {
+      // The refresh failure is logged by the credentials source.
+      return 'no credentials'
+    }
     try {
       // The same bounded read as every document the proxy fetches for itself: one deadline
       // for the whole answer, and no body expected (a HEAD), so none is kept.

@@ -152,7 +152,7 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
       // The built-in s3.credentials providers read the process's environment and token files.
       credentialsRuntime: { env, readFile: (path) => readFile(path, 'utf8') },
     })
-    const readiness = createReadiness(resolved.buckets, { fetch: nodeFetch })
+    const readiness = createReadiness(resolved.buckets, { fetch: nodeFetch, logger, credentialsRuntime: { env, readFile: (path) => readFile(path, 'utf8') } })
     return { loaded, config, resolved, handler, readiness }
   }
 

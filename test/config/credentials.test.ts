@@ -37,7 +37,39 @@ buckets:
     expect(s3.credentials).toBe(provider)
   })
 
-  it('names what is wrong: an unknown provider, keys given as well, replicas, missing keys without credentials', () => {
+  it('with replicas (YAML): a replica without keys signs with the provider, one with keys with its own', () => {
+    const config = parseConfig(`
+buckets:
+  - name: cdn
+    path_prefix: /cdn
+    s3:
+      credentials: { provider: container }
+      replicas:
+        - { name: east, bucket: a, region: us-east-1 }
+        - { name: west, bucket: b, region: us-west-2, access_key: AKIDWEST, secret_key: WEST-SECRET }
+`) as YatagarasuConfig
+    const [east, west] = resolveConfig(config).buckets[0]!.s3.targets
+    expect(east).toMatchObject({ name: 'east', accessKey: '', credentials: { provider: 'container' } })
+    expect(west).toMatchObject({ name: 'west', accessKey: 'AKIDWEST', secretKey: 'WEST-SECRET' })
+    expect(west!.credentials).toBeUndefined()
+  })
+
+  it('a replica needs both keys of its own, or the bucket\'s credentials', () => {
+    const replica = { name: 'east', bucket: 'a', region: 'us-east-1' }
+    expect(issuesOf({ replicas: [replica] }).sort()).toEqual([
+      'buckets[0].s3.replicas[0].accessKey: required (or s3.credentials)',
+      'buckets[0].s3.replicas[0].secretKey: required (or s3.credentials)',
+    ])
+    expect(issuesOf({ credentials: { provider: 'env' }, replicas: [replica, { ...replica, name: 'west', accessKey: 'AKID' }] })).toEqual([
+      "buckets[0].s3.replicas[1].secretKey: required with the replica's own keys",
+    ])
+    expect(issuesOf({ credentials: { provider: 'env' }, replicas: [{ ...replica, sessionToken: 'TOKEN' }] }).sort()).toEqual([
+      "buckets[0].s3.replicas[0].accessKey: required with the replica's own keys",
+      "buckets[0].s3.replicas[0].secretKey: required with the replica's own keys",
+    ])
+  })
+
+  it('names what is wrong: an unknown provider, keys given as well, missing keys without credentials', () => {
     expect(issuesOf({ bucket: 'b', region: 'r', credentials: { provider: 'vault' } })).toEqual([
       'buckets[0].s3.credentials: must be a provider function or { provider: env | container | web_identity | imds }',
     ])

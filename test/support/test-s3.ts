@@ -82,6 +82,15 @@ export interface TestS3 {
   put(bucket: string, key: string, body: string | Uint8Array, headers?: Record<string, string>): Promise<void>
   /** Serve this object's body slowly: chunkSize bytes every intervalMs. */
   throttle(bucket: string, key: string, opts: { chunkSize: number; intervalMs: number }): void
+  /** From now on, accept only signatures made with these (a rotation: the old ones are refused). */
+  setCredentials(credentials: { accessKeyId: string; secretAccessKey: string; sessionToken?: string }): void
+  /**
+   * Verified requests for this object wait (recorded, unanswered) until `release` is
+   * called: the test decides when S3 answers, no clock involved.
+   */
+  hold(bucket: string, key: string): { release(): void }
+  /** Verified requests for this object are answered `status` with an S3 XML error (`undefined` stops it). */
+  failWith(bucket: string, key: string, status: number | undefined): void
   /** Clears `requests` (not objects). */
   reset(): void
   close(): Promise<void>
@@ -96,10 +105,12 @@ interface Pace {
 const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'te', 'trailer', 'transfer-encoding', 'upgrade'])
 
 export async function startTestS3(options: TestS3Options): Promise<TestS3> {
-  const credentials = options.credentials ?? TEST_CREDENTIALS
+  let credentials = options.credentials ?? TEST_CREDENTIALS
   const regions = new Map(options.buckets.map((b) => [b.name, b.region]))
   const store = await startS3rver(options.buckets.map((b) => b.name))
   const throttled = new Map<string, Pace>()
+  const held = new Map<string, Promise<void>>()
+  const failing = new Map<string, number>()
   const requests: RecordedRequest[] = []
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -130,8 +141,15 @@ export async function startTestS3(options: TestS3Options): Promise<TestS3> {
       return sendError(res, record, 403, 'SignatureDoesNotMatch', failure)
     }
     record.signature = 'valid'
-    const pace = record.bucket !== undefined && record.key !== undefined ? throttled.get(objectId(record.bucket, record.key)) : undefined
-    forward(req, res, record, pace)
+    const id = record.bucket !== undefined && record.key !== undefined ? objectId(record.bucket, record.key) : undefined
+    const hold = id !== undefined ? held.get(id) : undefined
+    if (hold !== undefined) await hold
+    const status = id !== undefined ? failing.get(id) : undefined
+    if (status !== undefined) {
+      req.resume()
+      return sendError(res, record, status, status === 503 ? 'SlowDown' : 'InternalError', 'failure injected by the test')
+    }
+    forward(req, res, record, id !== undefined ? throttled.get(id) : undefined)
   }
 
   /** Sends a verified request on to s3rver and streams its answer back. */
@@ -173,6 +191,25 @@ export async function startTestS3(options: TestS3Options): Promise<TestS3> {
     throttle(bucket, key, opts) {
       if (!(opts.chunkSize > 0) || !(opts.intervalMs >= 0)) throw new Error('throttle: chunkSize must be > 0, intervalMs >= 0')
       throttled.set(objectId(bucket, key), { ...opts })
+    },
+    setCredentials(next) {
+      credentials = { ...next }
+    },
+    hold(bucket, key) {
+      let release!: () => void
+      const id = objectId(bucket, key)
+      const gate = new Promise<void>((resolve) => (release = resolve))
+      held.set(id, gate)
+      return {
+        release() {
+          if (held.get(id) === gate) held.delete(id)
+          release()
+        },
+      }
+    },
+    failWith(bucket, key, status) {
+      if (status === undefined) failing.delete(objectId(bucket, key))
+      else failing.set(objectId(bucket, key), status)
     },
     reset() {
       requests.length = 0
