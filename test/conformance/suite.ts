@@ -97,6 +97,11 @@ export function conformanceConfig(s3Endpoint: string): YatagarasuConfig {
         compression: { enabled: true, minSize: '1KB' },
       },
       { name: 'dl', pathPrefix: '/dl', s3, redirect: { enabled: true, minSize: '1MB', expiresSeconds: 60 } },
+      // Stale entries without a clock to drive (a JSON config crosses into each runtime):
+      // fresh for 2 s, long enough to see a renewed entry as a HIT; and fresh for 1 ms,
+      // stale as soon as it is stored.
+      { name: 'swr', pathPrefix: '/swr', s3, cache: { enabled: true, ttl: 2, staleWhileRevalidate: 300 } },
+      { name: 'sie', pathPrefix: '/sie', s3, cache: { enabled: true, ttl: 0.001, staleIfError: 300 } },
       {
         name: 'priv',
         pathPrefix: '/priv',
@@ -185,6 +190,8 @@ export function describeConformance(name: string, startTarget: StartTarget, limi
         s3.put(BUCKET, 'page.html.gz', GZIPPED, { 'Content-Type': 'text/html', 'Content-Encoding': 'gzip' }),
         s3.put(BUCKET, 'index.html', INDEX, { 'Content-Type': 'text/html' }),
         s3.put(BUCKET, 'page.html', PAGE, { 'Content-Type': 'text/html; charset=utf-8' }),
+        s3.put(BUCKET, 'swr.txt', 'served stale, revalidated once', { 'Content-Type': 'text/plain' }),
+        s3.put(BUCKET, 'sie.txt', 'served stale when S3 fails', { 'Content-Type': 'text/plain' }),
       ])
       s3.throttle(BUCKET, 'slow.bin', { chunkSize: 16 * 1024, intervalMs: 20 })
       target = await startTarget(conformanceConfig(s3.endpoint))
@@ -441,6 +448,57 @@ export function describeConformance(name: string, startTarget: StartTarget, limi
       expect(small.status).toBe(200)
       expect(small.body.toString()).toBe(HELLO)
     })
+
+    it('stale-while-revalidate: STALE at once, one conditional revalidation for a burst, a 304 renews the entry', async () => {
+      const path = url('/swr/swr.txt')
+      const miss = await rawRequest(path)
+      expect(miss).toMatchObject({ status: 200, headers: { 'x-cache': 'MISS' } })
+      const etag = miss.headers.etag!
+      // The entry is written in the background: a HIT says it landed.
+      await until(async () => (await rawRequest(path)).headers['x-cache'] === 'HIT', 'the entry to be stored', 15_000)
+      s3.reset()
+      // S3 answers the revalidation only when the test says so.
+      const gate = s3.hold(BUCKET, 'swr.txt')
+      let stale: RawResponse | undefined
+      await until(async () => (stale = await rawRequest(path)).headers['x-cache'] === 'STALE', 'the entry to pass its ttl', 15_000)
+      const burst = await Promise.all(Array.from({ length: 5 }, () => rawRequest(path)))
+      for (const response of [stale!, ...burst]) {
+        expect(response.status).toBe(200)
+        expect(response.headers['x-cache']).toBe('STALE')
+        expect(response.body.toString()).toBe('served stale, revalidated once')
+      }
+      await until(() => s3RequestsFor('swr.txt').length > 0, 'the revalidation to reach S3')
+      const [revalidation, ...others] = s3RequestsFor('swr.txt')
+      expect(others).toEqual([])
+      expect(revalidation).toMatchObject({ method: 'GET', signature: 'valid' })
+      expect(revalidation!.headers['if-none-match']).toBe(etag)
+      gate.release()
+      expect(await revalidation!.done).toMatchObject({ completed: true, bytesSent: 0 })
+      expect(revalidation!.status).toBe(304)
+      // Renewed without a download: fresh again, from the cache.
+      let renewed: RawResponse | undefined
+      await until(async () => (renewed = await rawRequest(path)).headers['x-cache'] === 'HIT', 'the renewed entry', 15_000)
+      expect(renewed!.body.toString()).toBe('served stale, revalidated once')
+      expect(s3RequestsFor('swr.txt')).toHaveLength(1)
+    }, 60_000)
+
+    it('stale-if-error: an expired entry answers STALE when S3 fails', async () => {
+      const path = url('/sie/sie.txt')
+      const miss = await rawRequest(path)
+      expect(miss).toMatchObject({ status: 200, headers: { 'x-cache': 'MISS' } })
+      s3.failWith(BUCKET, 'sie.txt', 503)
+      try {
+        // Until the entry has landed, S3's failure is the client's (502); then the entry answers.
+        let stale: RawResponse | undefined
+        await until(async () => (stale = await rawRequest(path)).status === 200, 'the stored entry to answer', 15_000)
+        expect(stale!.headers['x-cache']).toBe('STALE')
+        expect(stale!.body.toString()).toBe('served stale when S3 fails')
+        // It was asked, and failed.
+        expect(s3RequestsFor('sie.txt').at(-1)).toMatchObject({ method: 'GET', signature: 'valid', status: 503 })
+      } finally {
+        s3.failWith(BUCKET, 'sie.txt', undefined)
+      }
+    }, 60_000)
 
     it('compression: gzip when accepted, with Vary and a weak ETag; the object as it is otherwise', async () => {
       const plain = await rawRequest(url('/site/page.html'))
