@@ -5,63 +5,23 @@
  * prewarm (ListObjectsV2 signed with the bucket's credentials; status; cancel), reload,
  * the metrics port, precedence over bucket routes, and plain paths when disabled.
  */
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
-import { startServer, type RunningServer } from '../../src/server/server.js'
-import { tempDir } from '../support/cli.js'
-import { startRedis, type TestRedis } from '../support/redis-server.js'
-import { startTestS3, TEST_CREDENTIALS, type TestS3 } from '../support/test-s3.js'
+import { describe, expect, it } from 'vitest'
+import type { RunningServer } from '../../src/server/server.js'
+import { serverSuite } from '../support/server-suite.js'
 
 const TOKEN = 'admin-token-for-tests-0123456789'
 
 describe('server: the admin API', () => {
-  let s3: TestS3
-  let redis: TestRedis
-  let files: ReturnType<typeof tempDir>
-  const running: RunningServer[] = []
-  const logs: string[] = []
-
-  beforeAll(async () => {
-    s3 = await startTestS3({ buckets: [{ name: 'assets', region: 'us-east-1' }] })
-    for (const key of ['a.txt', 'img/1.txt', 'img/2.txt', 'img/3.txt', 'img/sub/4 + x.txt', 'doc/d.txt', 'admin/cache/stats']) {
-      await s3.put('assets', key, `body of ${key}`)
-    }
-    redis = await startRedis()
-    files = tempDir()
+  const suite = serverSuite({
+    objects: ['a.txt', 'img/1.txt', 'img/2.txt', 'img/3.txt', 'img/sub/4 + x.txt', 'doc/d.txt', 'admin/cache/stats'].map((key) => [key, `body of ${key}`] as const),
+    parseLog: (line) => line,
   })
-
-  afterEach(async () => {
-    await Promise.all(running.splice(0).map((server) => server.shutdown()))
-    logs.length = 0
-    s3.reset()
-  })
-
-  afterAll(async () => {
-    await redis?.stop()
-    await s3?.close()
-    files?.cleanup()
-  })
-
-  function config(admin: string, extra = ''): string {
-    return files.write(
-      `admin-${Math.random().toString(36).slice(2)}.yaml`,
-      `server: { address: "127.0.0.1:0" }
-buckets:
-  - name: cdn
-    path_prefix: /
-    s3: { bucket: assets, region: us-east-1, endpoint: "${s3.endpoint}", access_key: ${TEST_CREDENTIALS.accessKeyId}, secret_key: ${TEST_CREDENTIALS.secretAccessKey} }
-    cache: { ttl: 60 }
-${admin}${extra}`,
-    )
-  }
-
+  const { logs } = suite
+  const config = (admin: string, extra = '') => suite.config({ pathPrefix: '/', rest: `${admin}${extra}` })
   const ADMIN = `admin:\n  enabled: true\n  token: "\${ADMIN_TOKEN}"\n`
   const SHARED = `cache:\n  cache_layers: [memory, redis]\n  redis: { redis_url: "\${REDIS_URL}", redis_key_prefix: "adm\${SUFFIX}:" }\n`
 
-  async function start(path: string, suffix = ''): Promise<RunningServer> {
-    const server = await startServer({ configPath: path, env: { ADMIN_TOKEN: TOKEN, REDIS_URL: redis.url, SUFFIX: suffix }, write: (line) => logs.push(line) })
-    running.push(server)
-    return server
-  }
+  const start = (path: string, suffix = ''): Promise<RunningServer> => suite.start(path, { ADMIN_TOKEN: TOKEN, SUFFIX: suffix })
 
   const auth = { Authorization: `Bearer ${TOKEN}` }
   const call = async (url: string, init: RequestInit = {}) => {
@@ -102,7 +62,7 @@ ${admin}${extra}`,
         await new Promise((resolve) => setTimeout(resolve, 10))
       }
     }
-    s3.reset()
+    suite.s3.reset()
 
     expect(await call(`${a.url}/admin/cache/purge/cdn/a.txt`, { method: 'POST' })).toEqual({ status: 200, body: { purged: 1 } })
     expect((await call(`${a.url}/admin/cache/purge/cdn?prefix=img/`, { method: 'POST' })).body).toEqual({ purged: 2 })
@@ -147,13 +107,13 @@ ${admin}${extra}`,
     })
     const sizes = ['img/1.txt', 'img/2.txt', 'img/3.txt', 'img/sub/4 + x.txt'].map((key) => `body of ${key}`.length)
     expect(job).toEqual({ id, bucket: 'cdn', prefix: 'img/', state: 'done', objects: 4, bytes: sizes.reduce((a, b) => a + b) })
-    const list = s3.requests.find((request) => request.rawQuery.includes('list-type=2'))
+    const list = suite.s3.requests.find((request) => request.rawQuery.includes('list-type=2'))
     expect(list).toMatchObject({ signature: 'valid', bucket: 'assets' })
     expect(list!.rawQuery).toContain('prefix=img%2F')
-    s3.reset()
+    suite.s3.reset()
     expect(await cacheOf(`${server.url}/img/sub/4%20%2B%20x.txt`)).toBe('HIT')
     expect(await cacheOf(`${server.url}/img/2.txt`)).toBe('HIT')
-    expect(s3.requests).toHaveLength(0)
+    expect(suite.s3.requests).toHaveLength(0)
 
     expect(await call(`${server.url}/admin/cache/prewarm`, { method: 'POST', body: JSON.stringify({ bucket: 'nope' }) })).toMatchObject({ status: 404 })
     expect(await call(`${server.url}/admin/cache/prewarm`, { method: 'POST', body: '{' })).toMatchObject({ status: 400 })
@@ -161,14 +121,14 @@ ${admin}${extra}`,
   })
 
   it('prewarm: DELETE cancels a running job (the transfer in progress stops)', async () => {
-    await s3.put('assets', 'slow/big.bin', new Uint8Array(256 * 1024))
-    s3.throttle('assets', 'slow/big.bin', { chunkSize: 1024, intervalMs: 50 })
+    await suite.s3.put('assets', 'slow/big.bin', new Uint8Array(256 * 1024))
+    suite.s3.throttle('assets', 'slow/big.bin', { chunkSize: 1024, intervalMs: 50 })
     const server = await start(config(ADMIN))
     const id = (await call(`${server.url}/admin/cache/prewarm`, { method: 'POST', body: JSON.stringify({ bucket: 'cdn', prefix: 'slow/' }) })).body.id as string
-    await eventually(async () => s3.requests.some((request) => request.key === 'slow/big.bin'))
+    await eventually(async () => suite.s3.requests.some((request) => request.key === 'slow/big.bin'))
     const cancelled = await call(`${server.url}/admin/cache/prewarm/${id}`, { method: 'DELETE' })
     expect(cancelled).toMatchObject({ status: 200, body: { id, state: 'cancelled', objects: 0 } })
-    const transfer = s3.requests.find((request) => request.key === 'slow/big.bin')!
+    const transfer = suite.s3.requests.find((request) => request.key === 'slow/big.bin')!
     expect((await transfer.done).completed).toBe(false)
     expect((await call(`${server.url}/admin/cache/prewarm/${id}`)).body.state).toBe('cancelled')
   })
@@ -178,7 +138,7 @@ ${admin}${extra}`,
     const server = await start(path)
     expect(await call(`${server.url}/admin/reload`, { method: 'POST' })).toEqual({ status: 200, body: { reloaded: true } })
     expect(logs.some((line) => line.includes('"config reloaded"'))).toBe(true)
-    files.write(path.split('/').pop()!, 'buckets: []\n')
+    suite.files.write(path.split('/').pop()!, 'buckets: []\n')
     expect(await call(`${server.url}/admin/reload`, { method: 'POST' })).toEqual({ status: 500, body: { reloaded: false } })
   })
 

@@ -6,60 +6,24 @@
  * and Redis going away is served around (fail open) — logged and counted in metrics.
  */
 import { createClient } from 'redis'
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
-import { startServer, type RunningServer } from '../../src/server/server.js'
-import { tempDir } from '../support/cli.js'
+import { describe, expect, it } from 'vitest'
+import type { RunningServer } from '../../src/server/server.js'
 import { parsePrometheusText, valueOf } from '../support/prometheus-text.js'
-import { startRedis, type TestRedis } from '../support/redis-server.js'
-import { startTestS3, TEST_CREDENTIALS, type TestS3 } from '../support/test-s3.js'
+import { startRedis } from '../support/redis-server.js'
+import { serverSuite } from '../support/server-suite.js'
+import { TEST_CREDENTIALS } from '../support/test-s3.js'
 
 describe('server: cache layers and shared rate limits', () => {
-  let s3: TestS3
-  let redis: TestRedis
-  let files: ReturnType<typeof tempDir>
-  const running: RunningServer[] = []
-  const logs: Array<Record<string, unknown>> = []
-
-  beforeAll(async () => {
-    s3 = await startTestS3({ buckets: [{ name: 'assets', region: 'us-east-1' }] })
-    await s3.put('assets', 'a.txt', 'alpha', { 'content-type': 'text/plain' })
-    await s3.put('assets', 'img/b.txt', 'bravo')
-    await s3.put('assets', 'img/c.txt', 'charlie')
-    redis = await startRedis()
-    files = tempDir()
+  const suite = serverSuite({
+    objects: [
+      ['a.txt', 'alpha', { 'content-type': 'text/plain' }],
+      ['img/b.txt', 'bravo'],
+      ['img/c.txt', 'charlie'],
+    ],
+    parseLog: (line) => JSON.parse(line) as Record<string, unknown>,
   })
-
-  afterEach(async () => {
-    await Promise.all(running.splice(0).map((server) => server.shutdown()))
-    logs.length = 0
-    s3.reset()
-  })
-
-  afterAll(async () => {
-    await redis?.stop()
-    await s3?.close()
-    files?.cleanup()
-  })
-
-  function config(block: string, bucketExtra = ''): string {
-    return files.write(
-      `config-${Math.random().toString(36).slice(2)}.yaml`,
-      `server: { address: "127.0.0.1:0" }
-logging: { level: debug }
-buckets:
-  - name: cdn
-    path_prefix: /cdn
-    s3: { bucket: assets, region: us-east-1, endpoint: "${s3.endpoint}", access_key: ${TEST_CREDENTIALS.accessKeyId}, secret_key: ${TEST_CREDENTIALS.secretAccessKey} }
-    cache: { ttl: 60 }
-${bucketExtra}${block}`,
-    )
-  }
-
-  async function start(path: string, env: Record<string, string> = {}): Promise<RunningServer> {
-    const server = await startServer({ configPath: path, env: { REDIS_URL: redis.url, ...env }, write: (line) => logs.push(JSON.parse(line) as Record<string, unknown>) })
-    running.push(server)
-    return server
-  }
+  const { logs, start } = suite
+  const config = (block: string, bucketExtra = '') => suite.config({ pathPrefix: '/cdn', head: 'logging: { level: debug }\n', bucketExtra, rest: block })
 
   async function metricsOf(server: RunningServer) {
     return parsePrometheusText(await (await fetch(`${server.url}/metrics`)).text())
@@ -67,7 +31,7 @@ ${bucketExtra}${block}`,
 
   /** Resolves once Redis holds the cache entry (the fill writes after the response). */
   async function inRedis(key: string): Promise<void> {
-    const client = await createClient({ url: redis.url }).connect()
+    const client = await createClient({ url: suite.redis.url }).connect()
     try {
       const deadline = Date.now() + 10_000
       while ((await client.exists(key)) === 0) {
@@ -92,7 +56,7 @@ ${bucketExtra}${block}`,
     expect(fromRedis.headers.get('content-type')).toBe('text/plain')
     // Copied into b's memory in the background: asked until that copy answers.
     expect(await layerAnswering(`${b.url}/cdn/a.txt`, 'memory')).toBe('memory')
-    expect(s3.requests.filter((request) => request.key === 'a.txt')).toHaveLength(1)
+    expect(suite.s3.requests.filter((request) => request.key === 'a.txt')).toHaveLength(1)
 
     const families = await metricsOf(b)
     expect(valueOf(families, 'yatagarasu_cache_layer_hits_total', { layer: 'redis' })).toBeGreaterThanOrEqual(1)
@@ -101,18 +65,18 @@ ${bucketExtra}${block}`,
   })
 
   it('disk: what was cached is served from disk after a restart, without S3', async () => {
-    const dir = `${files.dir}/disk-cache`
+    const dir = `${suite.files.dir}/disk-cache`
     const path = config(`cache:\n  cache_layers: [memory, disk]\n  disk: { cache_dir: "${dir}", max_disk_cache_size_mb: 16 }\n`)
     const before = await start(path)
     expect((await fetch(`${before.url}/cdn/img/c.txt`)).headers.get('x-cache')).toBe('MISS')
     expect(await layerAnswering(`${before.url}/cdn/img/c.txt`, 'memory')).toBe('memory')
-    await running.splice(0)[0]!.shutdown()
-    s3.reset()
+    await before.shutdown() // shutting down again after the test returns the same promise
+    suite.s3.reset()
 
     const after = await start(path)
     const response = await fetch(`${after.url}/cdn/img/c.txt`)
     expect([response.headers.get('x-cache'), response.headers.get('x-cache-layer'), await response.text()]).toEqual(['HIT', 'disk', 'charlie'])
-    expect(s3.requests).toHaveLength(0)
+    expect(suite.s3.requests).toHaveLength(0)
   })
 
   it('Redis down: requests are served from the other layers and S3; the failures are logged and counted', async () => {
@@ -163,8 +127,8 @@ ${bucketExtra}${block}`,
 
   it('default_ttl_seconds is the TTL of buckets that give none; redis_ttl_seconds caps the time in Redis', async () => {
     const bucket = (name: string, cache: string) =>
-      `  - name: ${name}\n    path_prefix: /${name}\n    s3: { bucket: assets, region: us-east-1, endpoint: "${s3.endpoint}", access_key: ${TEST_CREDENTIALS.accessKeyId}, secret_key: ${TEST_CREDENTIALS.secretAccessKey} }\n    cache: ${cache}\n`
-    const path = files.write(
+      `  - name: ${name}\n    path_prefix: /${name}\n    s3: { bucket: assets, region: us-east-1, endpoint: "${suite.s3.endpoint}", access_key: ${TEST_CREDENTIALS.accessKeyId}, secret_key: ${TEST_CREDENTIALS.secretAccessKey} }\n    cache: ${cache}\n`
+    const path = suite.files.write(
       'ttl.yaml',
       `server: { address: "127.0.0.1:0" }\nbuckets:\n${bucket('plain', '{}')}${bucket('long', '{ ttl: 600 }')}cache:
   cache_layers: [redis]
@@ -177,7 +141,7 @@ ${bucketExtra}${block}`,
     await (await fetch(`${server.url}/long/a.txt`)).arrayBuffer()
     await inRedis('t5:plain/a.txt')
     await inRedis('t5:long/a.txt')
-    const client = await createClient({ url: redis.url }).connect()
+    const client = await createClient({ url: suite.redis.url }).connect()
     try {
       const plain = await client.pTTL('t5:plain/a.txt')
       const long = await client.pTTL('t5:long/a.txt')

@@ -10,6 +10,7 @@ import { SignJWT } from 'jose'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { assertBuilt, ROOT, runCli, startCliServer, tempDir, type CliServer } from '../support/cli.js'
 import { parsePrometheusText, valueOf } from '../support/prometheus-text.js'
+import { S3_FROM_ENV, s3Env as s3EnvOf } from '../support/server-suite.js'
 import { startTestS3, TEST_CREDENTIALS, type TestS3 } from '../support/test-s3.js'
 import { freePort } from '../support/free-port.js'
 import { until } from '../support/wait.js'
@@ -31,26 +32,14 @@ logging:
 buckets:
   - name: public
     path_prefix: /public
-    s3:
-      bucket: assets
-      region: us-east-1
-      endpoint: \${S3_ENDPOINT}
-      access_key: \${S3_ACCESS_KEY}
-      secret_key: \${S3_SECRET_KEY}
-    cache:
+${S3_FROM_ENV}    cache:
       enabled: true
       ttl: 60
       max_size: 8MB
       max_item_size: 1MB
   - name: private
     path_prefix: /private
-    s3:
-      bucket: assets
-      region: us-east-1
-      endpoint: \${S3_ENDPOINT}
-      access_key: \${S3_ACCESS_KEY}
-      secret_key: \${S3_SECRET_KEY}
-    auth:
+${S3_FROM_ENV}    auth:
       enabled: true
       jwt:
         secret: \${JWT_SECRET}
@@ -62,14 +51,7 @@ buckets:
 ${extraBuckets}`
 }
 
-function s3Env(): Record<string, string> {
-  return {
-    S3_ENDPOINT: s3.endpoint,
-    S3_ACCESS_KEY: TEST_CREDENTIALS.accessKeyId,
-    S3_SECRET_KEY: TEST_CREDENTIALS.secretAccessKey,
-    JWT_SECRET,
-  }
-}
+const s3Env = (): Record<string, string> => ({ ...s3EnvOf(s3), JWT_SECRET })
 
 /** Waits until the server's cache holds `entries` objects of `bucket` (its /metrics gauge): the write happens after the response. */
 async function untilCached(server: CliServer, bucket: string, entries = 1): Promise<void> {
@@ -366,13 +348,7 @@ describe('yatagarasu serve', () => {
       'reload.yaml',
       configText(`  - name: extra
     path_prefix: /extra
-    s3:
-      bucket: assets
-      region: us-east-1
-      endpoint: \${S3_ENDPOINT}
-      access_key: \${S3_ACCESS_KEY}
-      secret_key: \${S3_SECRET_KEY}
-`),
+${S3_FROM_ENV}`),
     )
     server.child.kill('SIGHUP')
     await server.waitForLog((l) => l.message === 'config reloaded')

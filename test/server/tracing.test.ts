@@ -8,6 +8,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { assertBuilt, runCli, startCliServer, tempDir, type CliServer } from '../support/cli.js'
 import { startOtlpCollector, type CollectedSpan, type OtlpCollector } from '../support/otlp-collector.js'
+import { S3_FROM_ENV, s3Env } from '../support/server-suite.js'
 import { startTestS3, TEST_CREDENTIALS, type TestS3 } from '../support/test-s3.js'
 import { until } from '../support/wait.js'
 
@@ -26,18 +27,11 @@ ${tracing}
 buckets:
   - name: public
     path_prefix: /public
-    s3:
-      bucket: assets
-      region: us-east-1
-      endpoint: \${S3_ENDPOINT}
-      access_key: \${S3_ACCESS_KEY}
-      secret_key: \${S3_SECRET_KEY}
-    cache:
+${S3_FROM_ENV}    cache:
       enabled: true
 `
 }
 
-const s3Env = () => ({ S3_ENDPOINT: s3.endpoint, S3_ACCESS_KEY: TEST_CREDENTIALS.accessKeyId, S3_SECRET_KEY: TEST_CREDENTIALS.secretAccessKey })
 
 beforeAll(async () => {
   assertBuilt()
@@ -70,7 +64,7 @@ describe.each([
     running.push(entry)
     const path = files.write(`tracing-${protocol.replace('/', '-')}.yaml`, config('tracing:\n  enabled: true\n  service_name: edge-proxy'))
     const server = await startCliServer(path, {
-      ...s3Env(),
+      ...s3Env(s3),
       OTEL_EXPORTER_OTLP_ENDPOINT: collector.endpoint,
       OTEL_EXPORTER_OTLP_PROTOCOL: protocol,
       OTEL_BSP_SCHEDULE_DELAY: '50',
@@ -124,7 +118,7 @@ describe('tracing settings', () => {
     const collector = await startOtlpCollector()
     const entry: { server?: CliServer; collector: OtlpCollector } = { collector }
     running.push(entry)
-    const env = { ...s3Env(), OTEL_EXPORTER_OTLP_ENDPOINT: collector.endpoint, OTEL_BSP_SCHEDULE_DELAY: '50' }
+    const env = { ...s3Env(s3), OTEL_EXPORTER_OTLP_ENDPOINT: collector.endpoint, OTEL_BSP_SCHEDULE_DELAY: '50' }
     const server = await startCliServer(files.write('tracing-off.yaml', config('tracing:\n  enabled: false')), env)
     entry.server = server
     const traceparent = `00-${randomHex(16)}-${randomHex(8)}-01`
@@ -148,7 +142,7 @@ describe('tracing settings', () => {
     const entry: { server?: CliServer; collector: OtlpCollector } = { collector }
     running.push(entry)
     // A schedule far beyond the test: only the shutdown's flush can send them.
-    const env = { ...s3Env(), OTEL_EXPORTER_OTLP_ENDPOINT: collector.endpoint, OTEL_BSP_SCHEDULE_DELAY: '600000' }
+    const env = { ...s3Env(s3), OTEL_EXPORTER_OTLP_ENDPOINT: collector.endpoint, OTEL_BSP_SCHEDULE_DELAY: '600000' }
     const server = await startCliServer(files.write('tracing-flush.yaml', config('tracing:\n  enabled: true')), env)
     entry.server = server
     await (await fetch(`${server.url}/public/hello.txt`)).text()
