@@ -228,12 +228,13 @@ async function cacheHit(origin, startNodeProxy, startBunProxy, env) {
   }
 }
 
-// --- 8. compressed hits and presigned redirects ------------------------------
+// --- 8. compressed hits, presigned redirects, stale hits ---------------------
 
 /**
- * A compressed cache hit (gzip, stored compressed) and a presigned redirect (307, no S3
- * request), each as a ratio to a plain cache hit of the same object by the same proxy
- * process in the same rounds.
+ * A compressed cache hit (gzip, stored compressed), a presigned redirect (307, no S3
+ * request) and a stale hit (past its ttl, within stale_while_revalidate: served from the
+ * cache while one background conditional GET at a time renews it), each as a ratio to a
+ * plain cache hit of the same object by the same proxy process in the same rounds.
  */
 async function delivery(startNodeProxy) {
   log('delivery: starting the proxy')
@@ -244,13 +245,18 @@ async function delivery(startNodeProxy) {
     { id: 'plain-hit', label: 'cache hit, uncompressed (reference)', url: `${proxy.url}/c/${size}`, headers: {} },
     { id: 'gzip-hit', label: 'cache hit, gzip-compressed copy', url: `${proxy.url}/z/${size}`, headers: gzip },
     { id: 'redirect', label: '307 to a presigned S3 URL (no S3 request)', url: `${proxy.url}/r/${size}`, headers: {} },
+    { id: 'stale-hit', label: 'stale hit (past its ttl; one background revalidation at a time, S3 answers 304)', url: `${proxy.url}/s/${size}`, headers: {} },
   ]
   try {
     // Fill the caches and check each answer is what it should be.
     for (const target of targets) {
       await get(target.url, { headers: target.headers })
-      const answer = await get(target.url, { headers: target.headers })
-      const hit = /HIT/.test(String(answer.headers['x-cache']))
+      let answer = await get(target.url, { headers: target.headers })
+      // The entry is written in the background; a stale one is expected once it has landed.
+      for (let tries = 0; target.id === 'stale-hit' && answer.headers['x-cache'] === 'MISS' && tries < 20; tries++) {
+        answer = await get(target.url, { headers: target.headers })
+      }
+      const hit = target.id === 'stale-hit' ? answer.headers['x-cache'] === 'STALE' : /HIT/.test(String(answer.headers['x-cache']))
       const right =
         target.id === 'redirect'
           ? answer.status === 307 && /X-Amz-Signature=/.test(String(answer.headers.location))

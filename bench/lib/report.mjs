@@ -157,9 +157,10 @@ export function targets(results) {
   }
   const delivery = results.delivery?.results
   if (delivery) {
-    for (const id of ['gzip-hit', 'redirect']) {
-      const ratio = delivery[id]?.rps / delivery['plain-hit']?.rps
-      const what = id === 'gzip-hit' ? 'compressed cache hit (gzip)' : 'presigned redirect (307)'
+    const names = { 'gzip-hit': 'compressed cache hit (gzip)', redirect: 'presigned redirect (307)', 'stale-hit': 'stale hit (X-Cache: STALE, revalidating)' }
+    for (const [id, what] of Object.entries(names)) {
+      if (delivery[id] === undefined) continue
+      const ratio = delivery[id].rps / delivery['plain-hit']?.rps
       out.push({ id: `delivery-${id}`, name: `${what} RPS vs a plain cache hit, Node adapter, ${kb(results.delivery.size)} (section 8)`, target: 'beside a plain hit', value: `${f2(ratio)} ×`, ratio, info: true })
     }
   }
@@ -360,9 +361,9 @@ function markdown(results) {
     const { delivery } = results
     const plain = delivery.results['plain-hit']?.rps
     push(
-      '## 8. Compressed hits and presigned redirects',
+      '## 8. Compressed hits, presigned redirects and stale hits',
       '',
-      `One Node-adapter proxy, ${delivery.connections} keep-alive connections, ${delivery.seconds} s per run, the three rows alternating in each round. A plain cache hit of a ${kb(delivery.size)} object; a hit of the gzip copy of the same object (a bucket with \`compression\`, the client sending \`Accept-Encoding: gzip\`: the compressed bytes come from the cache, nothing is compressed per request); and a bucket with \`redirect\` and no \`min_size\`, which answers every GET with a 307 to a freshly presigned URL (one SigV4 query signature per request, no S3 request). Ratios are to the plain hit of the same run.`,
+      `One Node-adapter proxy, ${delivery.connections} keep-alive connections, ${delivery.seconds} s per run, the rows alternating in each round. A plain cache hit of a ${kb(delivery.size)} object; a hit of the gzip copy of the same object (a bucket with \`compression\`, the client sending \`Accept-Encoding: gzip\`: the compressed bytes come from the cache, nothing is compressed per request); a bucket with \`redirect\` and no \`min_size\`, which answers every GET with a 307 to a freshly presigned URL (one SigV4 query signature per request, no S3 request)${delivery.results['stale-hit'] ? '; and a bucket whose entries are fresh for 1 ms and then served `X-Cache: STALE` within `stale_while_revalidate`, while one background conditional GET at a time (`If-None-Match`, answered 304) renews the entry — the revalidations run during the load, as in production' : ''}. Ratios are to the plain hit of the same run.`,
       '',
       '| | req/s | × plain hit | p50 | p99 | runs (req/s) |',
       '| --- | --- | --- | --- | --- | --- |',
@@ -386,7 +387,7 @@ function markdown(results) {
     'npm run bench -- --only=stalled --bundle=OLD.mjs   # another build of bench/servers/proxy.ts (e.g. from an older commit)',
     'node bench/experiments/cpu-per-request.mjs floor node hono srvx   # CPU time per request, interleaved (steadier than req/s on a busy machine)',
     'npm run bench -- --only=images                # image transforms only (updates that section)',
-    'npm run bench -- --only=delivery              # compressed hits and presigned redirects beside a plain hit',
+    'npm run bench -- --only=delivery              # compressed hits, presigned redirects and stale hits beside a plain hit',
     'npm run bench -- --prof --only=hit            # Node proxies with --cpu-prof (bench/.profiles/)',
     'npm run bench -- --render                     # rewrite these docs from docs/benchmarks.json and bench/notes.md',
     'npx vitest bench --run         # micro-benchmarks: routing, signing, JWT verification per request',

@@ -4,7 +4,7 @@
  * Path-style `GET|HEAD /<bucket>/<size>[/<tag>]` answers an object of `<size>` bytes
  * with the headers S3 sends (ETag, Last-Modified, Content-Type, Accept-Ranges,
  * x-amz-request-id); `Range: bytes=a-b` is honoured (enough for s3proxy and the
- * proxy's pass-through). Bodies come from one preallocated buffer, written in
+ * proxy's pass-through), and `If-None-Match` with the object's ETag answers 304. Bodies come from one preallocated buffer, written in
  * chunks with backpressure (write until the socket refuses, then wait for drain), so
  * the origin is never the slow part and never reads ahead of its consumer.
  *
@@ -61,6 +61,12 @@ const server = http.createServer((req, res) => {
     'last-modified': LAST_MODIFIED,
     'accept-ranges': 'bytes',
     'x-amz-request-id': 'bench',
+  }
+  // A conditional GET/HEAD naming the current ETag: 304 without a body, as S3 answers a
+  // revalidation (section 8's stale hits).
+  if (req.headers['if-none-match'] === headers.etag) {
+    res.writeHead(304, { etag: headers.etag, 'last-modified': LAST_MODIFIED, 'x-amz-request-id': 'bench' })
+    return res.end()
   }
   const range = /^bytes=(\d*)-(\d*)$/.exec(req.headers.range ?? '')
   if (range && size > 0) {

@@ -1,7 +1,7 @@
 /**
  * The proxy under test, from this repository's src/: `createYatagarasu` with buckets on
  * the bench origin: `/c` cached (memory store), `/p` pass-through, `/z` cached and
- * gzip-compressed, `/r` presigned redirects.
+ * gzip-compressed, `/r` presigned redirects, `/s` cached and served stale while revalidated.
  *
  * argv[2]: the origin URL; argv[3]: the bridge on Node —
  * - `node` (default): this repository's Node adapter (`serve` from yatagarasu/node);
@@ -37,6 +37,14 @@ const config = {
       compression: { enabled: true, minSize: 1, types: ['application/octet-stream'] },
     },
     { name: 'redirect', pathPrefix: '/r', s3, redirect: { enabled: true, expiresSeconds: 300 } },
+    // Section 8: stale hits. Fresh for 1 ms, then served STALE for an hour while one
+    // background conditional GET at a time renews the entry (the origin answers 304).
+    {
+      name: 'stale',
+      pathPrefix: '/s',
+      s3,
+      cache: { enabled: true, ttl: 0.001, staleWhileRevalidate: 3600, maxSize: '64MB', maxItemSize: '16MB' },
+    },
   ],
 }
 
