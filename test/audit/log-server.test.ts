@@ -12,6 +12,7 @@ import { summarize } from '../../src/server/summary.js'
 import { assertBuilt, runCli, startCliServer, tempDir, type CliServer } from '../support/cli.js'
 import { HS_SECRET, nowSeconds, secretBytes, sign } from '../support/jwt-fixtures.js'
 import { startTestS3, TEST_CREDENTIALS, type TestS3 } from '../support/test-s3.js'
+import { until } from '../support/wait.js'
 
 const token = (claims: Record<string, unknown>) => sign({ exp: nowSeconds() + 60, ...claims }, secretBytes(), 'HS256')
 
@@ -59,12 +60,10 @@ ${audit}`
     // Written asynchronously: the request log line of the second request comes after its audit line was queued.
     await server.waitForLog((line) => line.message === 'request' && line.status === 401)
 
+    const linesOf = (file: string) => (existsSync(file) ? readFileSync(file, 'utf8').split('\n').filter(Boolean) : [])
     const readLines = async (file: string, count: number) => {
-      for (;;) {
-        const lines = existsSync(file) ? readFileSync(file, 'utf8').split('\n').filter(Boolean) : []
-        if (lines.length >= count) return lines.map((line) => JSON.parse(line) as Record<string, unknown>)
-        await new Promise((resolve) => setTimeout(resolve, 20))
-      }
+      await until(() => linesOf(file).length >= count, `${count} lines in ${file}`)
+      return linesOf(file).map((line) => JSON.parse(line) as Record<string, unknown>)
     }
     const first = await readLines(auditFile, 2)
     expect(first.map(({ subject, bucket, key, decision, reason, type }) => ({ subject, bucket, key, decision, reason, type }))).toEqual([
@@ -90,10 +89,7 @@ ${audit}`
     servers.push(server)
     expect((await fetch(`${server.url}/private/doc.txt`)).status).toBe(401)
     await server.waitForLog((line) => line.message === 'request')
-    for (;;) {
-      if (server.output().includes('"type":"audit"')) break
-      await new Promise((resolve) => setTimeout(resolve, 20))
-    }
+    await until(() => server.output().includes('"type":"audit"'), 'the audit line on stderr')
     const auditLine = server.output().split('\n').find((line) => line.includes('"type":"audit"'))!
     expect(JSON.parse(auditLine)).toMatchObject({ decision: 'deny', reason: 'no-token', bucket: 'private' })
     expect(server.logs.some((line) => line.type === 'audit')).toBe(false)

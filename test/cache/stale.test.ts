@@ -8,6 +8,7 @@ import { SignJWT } from 'jose'
 import { beforeEach, describe, expect, it } from 'vitest'
 import { createCache, createYatagarasu, memoryStore, type CacheStore, type FetchHandler, type YatagarasuCache, type YatagarasuConfig } from '../../src/index.js'
 import { backgroundWork, cachedConfig, fakeOrigin, testClock, type FakeOrigin } from '../support/cache-origin.js'
+import { nextTurn } from '../support/wait.js'
 
 let origin: FakeOrigin
 let clock: ReturnType<typeof testClock>
@@ -161,7 +162,7 @@ describe('stale_if_error', () => {
     handler = createYatagarasu(cachedConfig({ ttl: 60, staleIfError: 300 }), {
       cache,
       fetch: async () => {
-        await new Promise((resolve) => setTimeout(resolve, 1))
+        await nextTurn() // the others arrive meanwhile and wait on this request
         throw new TypeError('connect ECONNREFUSED')
       },
     })

@@ -5,32 +5,11 @@
  */
 import { beforeEach, describe, expect, it } from 'vitest'
 import { createCache, createYatagarasu, memoryStore, type CacheStore, type FetchHandler } from '../../src/index.js'
-import { backgroundWork, cachedConfig, fakeOrigin, settle, type FakeOrigin } from '../support/cache-origin.js'
+import { backgroundWork, cachedConfig, chunkGate, fakeOrigin, settle, type FakeOrigin } from '../support/cache-origin.js'
 
 let origin: FakeOrigin
 let handler: FetchHandler
 let work: ReturnType<typeof backgroundWork>
-
-function gated() {
-  const waiting: Array<() => void> = []
-  let credits = 0
-  return {
-    gate: () => {
-      if (credits > 0) {
-        credits--
-        return Promise.resolve()
-      }
-      return new Promise<void>((resolve) => waiting.push(resolve))
-    },
-    release(count = 1) {
-      for (let i = 0; i < count; i++) {
-        const next = waiting.shift()
-        if (next) next()
-        else credits++
-      }
-    },
-  }
-}
 
 const bytes = (size: number, seed = 7) => new Uint8Array(size).map((_, i) => (i * seed) % 256)
 
@@ -58,7 +37,7 @@ beforeEach(() => {
 
 describe('a miss streams to the client while the copy is kept', () => {
   it('the first byte reaches the client before S3 has sent the rest; the object is stored at the end', async () => {
-    const pace = gated()
+    const pace = chunkGate()
     origin.put('obj.bin', { body: bytes(4096), chunkSize: 1024, gate: pace.gate })
     const response = await handler(new Request('http://proxy.test/cdn/obj.bin'), work.context)
     expect(response.headers.get('x-cache')).toBe('MISS')
@@ -99,7 +78,7 @@ describe('a miss streams to the client while the copy is kept', () => {
 
 describe('only a complete transfer is stored', () => {
   it('a client that cancels mid-body cancels the S3 transfer, and nothing is stored', async () => {
-    const pace = gated()
+    const pace = chunkGate()
     origin.put('obj.bin', { body: bytes(8192), chunkSize: 1024, gate: pace.gate })
     const response = await handler(new Request('http://proxy.test/cdn/obj.bin'), work.context)
     const reader = response.body!.getReader()
@@ -124,7 +103,7 @@ describe('only a complete transfer is stored', () => {
   })
 
   it('an aborted request (client disconnect) aborts S3, and nothing is stored', async () => {
-    const pace = gated()
+    const pace = chunkGate()
     origin.put('obj.bin', { body: bytes(8192), chunkSize: 1024, gate: pace.gate })
     const controller = new AbortController()
     const response = await handler(new Request('http://proxy.test/cdn/obj.bin', { signal: controller.signal }), work.context)
@@ -158,7 +137,7 @@ describe('only a complete transfer is stored', () => {
 
 describe('large objects stay pure streams', () => {
   it('over maxItemSize by Content-Length: a client cancel cancels S3 at once', async () => {
-    const pace = gated()
+    const pace = chunkGate()
     origin.put('obj.bin', { body: bytes(256 * 1024), chunkSize: 16 * 1024, gate: pace.gate })
     const response = await handler(new Request('http://proxy.test/cdn/obj.bin'), work.context)
     expect(response.headers.get('x-cache')).toBe('MISS')

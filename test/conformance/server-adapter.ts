@@ -10,6 +10,7 @@ import http from 'node:http'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { YatagarasuConfig } from '../../src/index.js'
 import { startTestS3, TEST_CREDENTIALS, type TestS3 } from '../support/test-s3.js'
+import { until } from '../support/wait.js'
 import type { StartTarget } from './suite.js'
 
 const SIZE = 512 * 1024
@@ -63,7 +64,7 @@ export function describeServerAdapter(runtime: string, start: (mode: 'adapter' |
           })
           .once('error', reject)
       })
-      while (s3.requests.length === 0 || s3.requests[0]!.bytesSent === 0) await new Promise((r) => setTimeout(r, 10))
+      await until(() => (s3.requests[0]?.bytesSent ?? 0) > 0, 'the download under way')
       const closed = server.close()
       expect(await download).toEqual({ bytes: SIZE, complete: true })
       await closed

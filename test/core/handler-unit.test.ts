@@ -6,6 +6,7 @@ import { http, HttpResponse } from 'msw'
 import { setupServer } from 'msw/node'
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import { createYatagarasu, type YatagarasuConfig } from '../../src/index.js'
+import { nextTurn } from '../support/wait.js'
 
 const ENDPOINT = 'http://s3.test'
 const SECRET = 'test-secret-key-never-leaks'
@@ -340,7 +341,7 @@ describe('streaming and cancellation (S3 body injected through the fetch option)
     const response = await handler(new Request('http://proxy.test/cdn/big'))
     const reader = response.body!.getReader()
     for (let i = 0; i < 3; i++) await reader.read()
-    await new Promise((resolve) => setTimeout(resolve, 20))
+    await nextTurn(20) // room for any read-ahead to happen: none may
     expect(state.pulled).toBeLessThanOrEqual(5)
     await reader.cancel()
   })

@@ -7,6 +7,7 @@
 import { describe, expect, it } from 'vitest'
 import { refreshingCredentials, type AwsCredentials } from '../../src/s3/credentials.js'
 import { testClock } from '../support/cache-origin.js'
+import { nextTurn } from '../support/wait.js'
 
 interface Call {
   resolve(credentials: AwsCredentials): void
@@ -30,7 +31,6 @@ function recordingLogger() {
 }
 
 const MINUTE = 60_000
-const settle = () => new Promise((resolve) => setTimeout(resolve, 0))
 
 function keys(n: number, expiresAt: number): AwsCredentials {
   return { accessKeyId: `AKID${n}`, secretAccessKey: `secret-${n}`, sessionToken: `token-${n}`, expiration: new Date(expiresAt) }
@@ -42,7 +42,7 @@ describe('refreshingCredentials', () => {
     const { provider, calls } = controlledProvider()
     const source = refreshingCredentials(provider, { now: clock.now })
     const gets = Array.from({ length: 10 }, () => source.get())
-    await settle()
+    await nextTurn()
     expect(calls).toHaveLength(1)
     calls[0]!.resolve(keys(1, clock.now() + 60 * MINUTE))
     expect((await Promise.all(gets)).map((c) => c.accessKeyId)).toEqual(Array(10).fill('AKID1'))
@@ -64,7 +64,7 @@ describe('refreshingCredentials', () => {
     expect(during.every((c) => c.accessKeyId === 'AKID1')).toBe(true)
     expect(calls).toHaveLength(2)
     calls[1]!.resolve(keys(2, clock.now() + 60 * MINUTE))
-    await settle()
+    await nextTurn()
     expect((await source.get()).accessKeyId).toBe('AKID2')
     expect(calls).toHaveLength(2)
   })
@@ -80,7 +80,7 @@ describe('refreshingCredentials', () => {
     clock.advance(56 * MINUTE)
     expect((await source.get()).accessKeyId).toBe('AKID1')
     calls[1]!.reject(new Error('the endpoint answered 500'))
-    await settle()
+    await nextTurn()
     expect(lines).toHaveLength(1)
     expect(lines[0]).toMatchObject({ message: 'S3 credentials refresh failed', fields: { bucket: 'cdn', error: { message: 'the endpoint answered 500' } } })
     expect(JSON.stringify(lines)).not.toMatch(/secret-1|token-1|AKID1/)
@@ -93,7 +93,7 @@ describe('refreshingCredentials', () => {
     expect((await source.get()).accessKeyId).toBe('AKID1')
     expect(calls).toHaveLength(3)
     calls[2]!.resolve(keys(3, clock.now() + 60 * MINUTE))
-    await settle()
+    await nextTurn()
     expect((await source.get()).accessKeyId).toBe('AKID3')
   })
 
@@ -106,7 +106,7 @@ describe('refreshingCredentials', () => {
     await first
     clock.advance(MINUTE)
     const waiting = [source.get(), source.get(), source.get()]
-    await settle()
+    await nextTurn()
     expect(calls).toHaveLength(2)
     calls[1]!.reject(new Error('sts down'))
     for (const result of await Promise.allSettled(waiting)) expect(result).toMatchObject({ status: 'rejected', reason: { message: 'sts down' } })
@@ -115,7 +115,7 @@ describe('refreshingCredentials', () => {
     expect(calls).toHaveLength(2)
     clock.advance(10_000)
     const later = source.get()
-    await settle()
+    await nextTurn()
     expect(calls).toHaveLength(3)
     calls[2]!.resolve(keys(2, clock.now() + MINUTE))
     expect((await later).accessKeyId).toBe('AKID2')

@@ -8,6 +8,7 @@
 import { describe, expect, it } from 'vitest'
 import type { RunningServer } from '../../src/server/server.js'
 import { serverSuite } from '../support/server-suite.js'
+import { until } from '../support/wait.js'
 
 const TOKEN = 'admin-token-for-tests-0123456789'
 
@@ -55,12 +56,11 @@ describe('server: the admin API', () => {
     for (const key of keys) expect(await cacheOf(`${a.url}/${key}`)).toBe('MISS')
     // b has them from Redis, then in its own memory.
     for (const key of keys) {
-      for (let attempt = 0; attempt < 500; attempt++) {
+      await until(async () => {
         const response = await fetch(`${b.url}/${key}`)
         await response.arrayBuffer()
-        if (response.headers.get('x-cache-layer') === 'memory') break
-        await new Promise((resolve) => setTimeout(resolve, 10))
-      }
+        return response.headers.get('x-cache-layer') === 'memory'
+      }, `${key} in b's memory`, 10_000, 10)
     }
     suite.s3.reset()
 
@@ -159,11 +159,5 @@ describe('server: the admin API', () => {
   })
 })
 
-/** Polls an async condition until true, for at most 10 s. */
-async function eventually(condition: () => Promise<boolean>): Promise<void> {
-  const deadline = Date.now() + 10_000
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error('timed out waiting for a condition')
-    await new Promise((resolve) => setTimeout(resolve, 20))
-  }
-}
+/** Polls an async condition (state in another process, announced by no event) until true. */
+const eventually = (condition: () => Promise<boolean>) => until(condition, 'a condition', 10_000, 20)

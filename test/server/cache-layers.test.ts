@@ -12,6 +12,7 @@ import { parsePrometheusText, valueOf } from '../support/prometheus-text.js'
 import { startRedis } from '../support/redis-server.js'
 import { serverSuite } from '../support/server-suite.js'
 import { TEST_CREDENTIALS } from '../support/test-s3.js'
+import { until } from '../support/wait.js'
 
 describe('server: cache layers and shared rate limits', () => {
   const suite = serverSuite({
@@ -33,11 +34,7 @@ describe('server: cache layers and shared rate limits', () => {
   async function inRedis(key: string): Promise<void> {
     const client = await createClient({ url: suite.redis.url }).connect()
     try {
-      const deadline = Date.now() + 10_000
-      while ((await client.exists(key)) === 0) {
-        if (Date.now() > deadline) throw new Error(`timed out waiting for ${key} in Redis`)
-        await new Promise((resolve) => setTimeout(resolve, 10))
-      }
+      await until(async () => (await client.exists(key)) === 1, `${key} in Redis`, 10_000, 10)
     } finally {
       client.destroy()
     }
@@ -157,14 +154,13 @@ describe('server: cache layers and shared rate limits', () => {
 
 /** Asks until the response comes from `layer` (a copy made in the background), at most for 10 s; returns the last layer seen. */
 async function layerAnswering(url: string, layer: string): Promise<string | null> {
-  const deadline = Date.now() + 10_000
   let seen: string | null = null
-  while (Date.now() < deadline) {
+  const answered = async () => {
     const response = await fetch(url)
     await response.arrayBuffer()
     seen = response.headers.get('x-cache-layer')
-    if (seen === layer) return seen
-    await new Promise((resolve) => setTimeout(resolve, 10))
+    return seen === layer
   }
+  await until(answered, `${url} from ${layer}`, 10_000, 10).catch(() => {}) // the caller's expect shows what answered instead
   return seen
 }

@@ -14,6 +14,7 @@ import { assertBuilt, startCliServer, tempDir, type CliServer } from '../support
 import { parsePrometheusText, valueOf } from '../support/prometheus-text.js'
 import { startRedis, type TestRedis } from '../support/redis-server.js'
 import { startTestS3, TEST_CREDENTIALS, type TestS3 } from '../support/test-s3.js'
+import { until } from '../support/wait.js'
 
 const ADMIN_TOKEN = 'fleet-admin-token-0123456789'
 
@@ -44,14 +45,8 @@ let redis: TestRedis
 let files: ReturnType<typeof tempDir>
 let fleet: CliServer[] = []
 
-/** Polls `check` until it holds; the deadline only turns a hang into a readable failure. */
-async function eventually(check: () => Promise<boolean>, what: string, timeoutMs = 20_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
-    await new Promise((resolve) => setTimeout(resolve, 20))
-  }
-}
+/** Polls `check` (state across processes) until it holds; the deadline only turns a hang into a readable failure. */
+const eventually = (check: () => Promise<boolean>, what: string) => until(check, what, 20_000, 20)
 
 async function get(server: CliServer, path: string): Promise<{ status: number; cache: string | null; layer: string | null; body: string }> {
   const response = await fetch(`${server.url}${path}`)

@@ -1,9 +1,11 @@
 /**
  * A fake S3 for the cache's unit tests, injected as the origin `fetch`: objects in a
  * map, every request recorded (with whether its body was read to the end or
- * cancelled), bodies sent in chunks that can be paced by a gate or a delay.
+ * cancelled), bodies sent in chunks that can be paced by a gate or by turns of the event
+ * loop — never by time, so what overlaps with what does not depend on the machine's load.
  */
 import type { FetchFunction, YatagarasuConfig } from '../../src/index.js'
+import { nextTurn } from './wait.js'
 
 export const ENDPOINT = 'http://s3.test'
 
@@ -12,9 +14,12 @@ export interface FakeObject {
   headers?: Record<string, string>
   /** Send the body in chunks of this many bytes. Default: one chunk. */
   chunkSize?: number
-  /** Wait this many ms before each chunk. */
-  delayMs?: number
-  /** Await this before each chunk (lets a test release chunks one by one). */
+  /**
+   * Yield this many turns of the event loop before each chunk: requests started
+   * alongside catch up meanwhile (reach the cache, join a fill), and no time is waited for.
+   */
+  turns?: number
+  /** Await this before each chunk (lets a test release chunks one by one: {@link chunkGate}). */
   gate?: () => Promise<void>
   /** Leave out Content-Length. */
   noLength?: boolean
@@ -115,7 +120,7 @@ export function fakeOrigin(): FakeOrigin {
         async pull(controller) {
           if (finished) return
           if (object.gate) await object.gate()
-          if (object.delayMs) await new Promise((r) => setTimeout(r, object.delayMs))
+          if (object.turns) await nextTurn(object.turns)
           if (finished) return
           if (object.failAfter !== undefined && offset >= object.failAfter) {
             finish(false)
@@ -180,9 +185,47 @@ export function testClock(start = Date.UTC(2026, 0, 1)) {
   }
 }
 
-/** Lets pending promise callbacks and stream pulls run. */
-export async function settle(rounds = 20): Promise<void> {
-  for (let i = 0; i < rounds; i++) await new Promise((resolve) => setTimeout(resolve, 0))
+/** Lets pending promise callbacks and stream pulls run: `rounds` turns of the event loop, no time waited for. */
+export function settle(rounds = 20): Promise<void> {
+  return nextTurn(rounds)
+}
+
+/**
+ * A `gate` for a {@link FakeObject} that the test opens: `release(n)` lets n more chunks
+ * through (across every request for the object), `open()` all of them from then on.
+ */
+export function chunkGate() {
+  let allowed = 0
+  let opened = false
+  const waiting: Array<() => void> = []
+  const admit = () => {
+    while (waiting.length > 0 && (opened || allowed > 0)) {
+      if (!opened) allowed--
+      waiting.shift()!()
+    }
+  }
+  return {
+    gate: () =>
+      new Promise<void>((resolve) => {
+        waiting.push(resolve)
+        admit()
+      }),
+    release(chunks = 1) {
+      allowed += chunks
+      admit()
+    },
+    open() {
+      opened = true
+      admit()
+    },
+  }
+}
+
+/** A promise that the test resolves: `open()`. */
+export function latch() {
+  let open!: () => void
+  const promise = new Promise<void>((resolve) => (open = resolve))
+  return { promise, open }
 }
 
 /** Collects `waitUntil` promises so a test can await background work (the cache writes). */

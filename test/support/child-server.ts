@@ -5,6 +5,7 @@
  * cannot run here must fail loudly, never be skipped.
  */
 import { spawn } from 'node:child_process'
+import { until } from './wait.js'
 
 export interface ChildServerOptions {
   command: string
@@ -93,16 +94,21 @@ export async function startChildServer(options: ChildServerOptions): Promise<Chi
   return { url, output: () => printed, close }
 }
 
-/** Resolves true once `url` answers, false if the process has gone meanwhile. */
+/**
+ * Resolves true once `url` answers, false if the process has gone meanwhile. Polled: a
+ * server that prints nothing announces no event; the start's own timer is the deadline.
+ */
 async function pollUntilAnswered(url: string, exited: () => boolean): Promise<boolean> {
-  while (!exited()) {
+  let answered = false
+  const answers = async () => {
     try {
       const response = await fetch(url, { signal: AbortSignal.timeout(1000) })
       await response.body?.cancel()
       return true
     } catch {
-      await new Promise((resolve) => setTimeout(resolve, 50))
+      return false
     }
   }
-  return false
+  await until(async () => (answered = await answers()) || exited(), `${url} to answer`, Number.POSITIVE_INFINITY)
+  return answered
 }
