@@ -52,6 +52,7 @@ const INTEGRATION = [
   'test/server/admin.test.ts',
   'test/server/cache-layers.test.ts',
   'test/server/cli.test.ts',
+  'test/server/credentials.test.ts',
   'test/server/fleet.test.ts',
   'test/server/limits.test.ts',
   'test/server/load.test.ts',

@@ -82,8 +82,11 @@ export interface TestS3 {
   put(bucket: string, key: string, body: string | Uint8Array, headers?: Record<string, string>): Promise<void>
   /** Serve this object's body slowly: chunkSize bytes every intervalMs. */
   throttle(bucket: string, key: string, opts: { chunkSize: number; intervalMs: number }): void
-  /** From now on, accept only signatures made with these (a rotation: the old ones are refused). */
-  setCredentials(credentials: { accessKeyId: string; secretAccessKey: string; sessionToken?: string }): void
+  /**
+   * From now on, accept only signatures made with one of these sets — two during a
+   * rotation (as AWS honours the old session until it expires), then the new one alone.
+   */
+  setCredentials(...sets: Array<{ accessKeyId: string; secretAccessKey: string; sessionToken?: string }>): void
   /**
    * Verified requests for this object wait (recorded, unanswered) until `release` is
    * called: the test decides when S3 answers, no clock involved.
@@ -105,7 +108,17 @@ interface Pace {
 const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'te', 'trailer', 'transfer-encoding', 'upgrade'])
 
 export async function startTestS3(options: TestS3Options): Promise<TestS3> {
-  let credentials = options.credentials ?? TEST_CREDENTIALS
+  let accepted = [options.credentials ?? TEST_CREDENTIALS]
+  /** The first set's failure when none verifies; undefined when one does. */
+  async function verifyWithAny(verify: (credentials: (typeof accepted)[number]) => Promise<string | undefined>): Promise<string | undefined> {
+    let first: string | undefined
+    for (const credentials of accepted) {
+      const failure = await verify(credentials)
+      if (failure === undefined) return undefined
+      first ??= failure
+    }
+    return first
+  }
   const regions = new Map(options.buckets.map((b) => [b.name, b.region]))
   const store = await startS3rver(options.buckets.map((b) => b.name))
   const throttled = new Map<string, Pace>()
@@ -119,7 +132,7 @@ export async function startTestS3(options: TestS3Options): Promise<TestS3> {
     res.once('close', () => settle({ completed: res.writableFinished, bytesSent: record.bytesSent }))
 
     if (record.headers.authorization === undefined && isPresigned(record.rawQuery)) {
-      const failure = await verifyPresignedS3Request(record, { credentials, regionOf: (bucket) => regions.get(bucket) })
+      const failure = await verifyWithAny((credentials) => verifyPresignedS3Request(record, { credentials, regionOf: (bucket) => regions.get(bucket) }))
       if (failure !== undefined) {
         record.failure = failure
         req.resume()
@@ -134,7 +147,7 @@ export async function startTestS3(options: TestS3Options): Promise<TestS3> {
       req.resume()
       return sendError(res, record, 403, 'AccessDenied', 'Access Denied (the request is not signed)')
     }
-    const failure = await verifyS3Request(record, { credentials, regionOf: (bucket) => regions.get(bucket) })
+    const failure = await verifyWithAny((credentials) => verifyS3Request(record, { credentials, regionOf: (bucket) => regions.get(bucket) }))
     if (failure !== undefined) {
       record.failure = failure
       req.resume()
@@ -192,8 +205,9 @@ export async function startTestS3(options: TestS3Options): Promise<TestS3> {
       if (!(opts.chunkSize > 0) || !(opts.intervalMs >= 0)) throw new Error('throttle: chunkSize must be > 0, intervalMs >= 0')
       throttled.set(objectId(bucket, key), { ...opts })
     },
-    setCredentials(next) {
-      credentials = { ...next }
+    setCredentials(...sets) {
+      if (sets.length === 0) throw new Error('setCredentials: at least one set')
+      accepted = sets.map((set) => ({ ...set }))
     },
     hold(bucket, key) {
       let release!: () => void
