@@ -13,7 +13,7 @@ import { ALGORITHM_NAMES, ALGORITHMS, defaultAlgorithmFor, describeKey, isHmac, 
 import type { ResolvedClaimRule } from '../auth/claims.js'
 import { readPublicKey, type PublicJwk, type ResolvedPublicKey } from '../auth/public-key.js'
 import { toPrefix, type ResolvedTokenSource } from '../auth/token-sources.js'
-import { numberField } from './fields.js'
+import { httpUrl, numberField } from './fields.js'
 import { fieldPath } from './issues.js'
 import { maskSecretsInJson } from './secrets.js'
 
@@ -91,7 +91,7 @@ const jwtObjectSchema = v.object({
   /** Public key for RS*, PS*, ES* and EdDSA: an SPKI PEM (`-----BEGIN PUBLIC KEY-----`) or a public JWK (an object or its JSON text). */
   publicKey: v.optional(v.custom<string | PublicJwk>(() => true)),
   /** A JSON Web Key Set URL (an OIDC provider's `jwks_uri`), fetched lazily and cached. */
-  jwksUrl: v.optional(v.pipe(v.string(), v.check(isJwksUrl, 'must be an absolute http(s) URL without credentials or fragment'))),
+  jwksUrl: v.optional(httpUrl('must be an absolute http(s) URL without credentials or fragment', { query: true })),
   /** The one accepted algorithm. Give either this or `algorithms`. */
   algorithm: v.optional(algorithmSchema),
   /** The accepted algorithms; anything else (and `none`) is refused. */
@@ -273,10 +273,4 @@ function isClaimValue(value: unknown): value is ClaimValue {
 
 function toList(value: string | string[]): readonly string[] {
   return typeof value === 'string' ? [value] : value
-}
-
-function isJwksUrl(value: string): boolean {
-  if (!URL.canParse(value)) return false
-  const url = new URL(value)
-  return (url.protocol === 'http:' || url.protocol === 'https:') && !url.username && !url.password && !url.hash
 }

@@ -20,6 +20,15 @@ export const seconds = numberField({ positive: true, unit: 'seconds' })
 export const positiveNumber = numberField({ positive: true })
 export const positiveInteger = numberField({ min: 1, whole: true })
 
+/** An absolute http(s) URL without credentials or fragment, and without a query unless `query`. */
+export function httpUrl(message: string, options: { query?: boolean } = {}) {
+  const fits = (value: string) => {
+    const url = URL.canParse(value) ? new URL(value) : undefined
+    return (url?.protocol === 'http:' || url?.protocol === 'https:') && !url.username && !url.password && !url.hash && (options.query === true || !url.search)
+  }
+  return v.pipe(v.string(), v.check(fits, message))
+}
+
 /** A number of bytes or a string such as `"10MB"` (see size.ts), kept as given; the examples are for messages. */
 export function size(bytes: number, text: string) {
   return v.pipe(

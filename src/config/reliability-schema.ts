@@ -138,42 +138,43 @@ const rateLimitingFields = {
   key: v.optional(v.picklist(['ip', 'user', 'global'], "must be 'ip', 'user' or 'global'")),
 }
 
-/** `requestsPerSecond` is required in an enabled block, unless `optional` says the block may hold no limit. */
-function requireRate<T extends object>(optional: (value: Record<string, unknown>) => boolean) {
-  return v.rawCheck<T>(({ dataset, addIssue }) => {
-    const value = dataset.value as Record<string, unknown> | null | undefined
-    if (typeof value !== 'object' || value === null) return
-    if (value.enabled !== false && value.requestsPerSecond === undefined && !optional(value)) {
-      addIssue({ message: 'required', path: [fieldPath(dataset.value, 'requestsPerSecond')] })
-    }
-  })
+/**
+ * A `rateLimiting` block with `extra` fields: `requestsPerSecond` is required when enabled,
+ * unless `mayHoldNoLimit` says the block may leave it out.
+ */
+function rateLimitBlock<E extends v.ObjectEntries>(extra: E, mayHoldNoLimit: (value: Record<string, unknown>) => boolean) {
+  const object = v.object({ ...rateLimitingFields, ...extra })
+  return v.pipe(
+    object,
+    v.rawCheck<v.InferOutput<typeof object>>(({ dataset, addIssue }) => {
+      const value = dataset.value as Record<string, unknown> | null | undefined
+      if (typeof value !== 'object' || value === null) return
+      if (value.enabled !== false && value.requestsPerSecond === undefined && !mayHoldNoLimit(value)) {
+        addIssue({ message: 'required', path: [fieldPath(value, 'requestsPerSecond')] })
+      }
+    }),
+  )
 }
 
 /** A bucket's `rateLimiting`. */
-const rateLimitingObject = v.object(rateLimitingFields)
-export const rateLimitingSchema = v.pipe(
-  rateLimitingObject,
-  requireRate<v.InferOutput<typeof rateLimitingObject>>(() => false),
-)
+export const rateLimitingSchema = rateLimitBlock({}, () => false)
 
 /**
  * The top-level `rateLimiting`: the same fields, plus where the token buckets live. With
  * `store` and no `requestsPerSecond` there is no top-level limit; the store serves the
  * buckets' own limits.
  */
-const topRateLimitingObject = v.object({
-  ...rateLimitingFields,
-  /**
-   * `memory` (default): this process's; `redis`: shared by every instance using that Redis
-   * (the standalone server makes the store; in code pass `rateLimitStore`).
-   */
-  store: v.optional(v.picklist(['memory', 'redis'], 'must be memory or redis')),
-  /** With `store: redis`: where Redis is. Default (standalone server): `cache.redis.redisUrl`. */
-  redisUrl: v.optional(nonEmpty),
-})
-export const topRateLimitingSchema = v.pipe(
-  topRateLimitingObject,
-  requireRate<v.InferOutput<typeof topRateLimitingObject>>((value) => value.store !== undefined),
+export const topRateLimitingSchema = rateLimitBlock(
+  {
+    /**
+     * `memory` (default): this process's; `redis`: shared by every instance using that Redis
+     * (the standalone server makes the store; in code pass `rateLimitStore`).
+     */
+    store: v.optional(v.picklist(['memory', 'redis'], 'must be memory or redis')),
+    /** With `store: redis`: where Redis is. Default (standalone server): `cache.redis.redisUrl`. */
+    redisUrl: v.optional(nonEmpty),
+  },
+  (value) => value.store !== undefined,
 )
 
 /** Top-level `limits` on what a request may look like before anything else runs. */

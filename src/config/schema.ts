@@ -10,7 +10,7 @@
  */
 import * as v from 'valibot'
 import { authSchema } from './auth-schema.js'
-import { nonEmpty, numberField, seconds } from './fields.js'
+import { httpUrl, nonEmpty, numberField, seconds } from './fields.js'
 import { fieldPath } from './issues.js'
 import { cacheSchema } from './cache-schema.js'
 import { imagesSchema } from './images-schema.js'
@@ -20,7 +20,7 @@ import { websiteSchema } from './website-schema.js'
 import { circuitBreakerSchema, corsSchema, ipFilterSchema, limitsSchema, rateLimitingSchema, topRateLimitingSchema } from './reliability-schema.js'
 import type { CredentialsProvider } from '../s3/credentials.js'
 
-const httpUrl = v.pipe(v.string(), v.check(isHttpUrl, 'must be an absolute http(s) URL without query or fragment'))
+const endpointUrl = httpUrl('must be an absolute http(s) URL without query or fragment')
 
 const pathPrefix = v.pipe(
   v.string(),
@@ -34,7 +34,7 @@ const replicaSchema = v.object({
   name: nonEmpty,
   bucket: nonEmpty,
   region: nonEmpty,
-  endpoint: v.optional(httpUrl),
+  endpoint: v.optional(endpointUrl),
   /** The replica's own keys; without them (and with `s3.credentials`) it signs with the provider's current credentials. */
   accessKey: v.optional(nonEmpty),
   secretKey: v.optional(nonEmpty),
@@ -68,7 +68,7 @@ const s3Fields = v.object({
    * An S3-compatible endpoint such as `http://127.0.0.1:9000` (MinIO, R2, s3rver).
    * Requests use path-style URLs. Without it, AWS virtual-hosted URLs are used.
    */
-  endpoint: v.optional(httpUrl),
+  endpoint: v.optional(endpointUrl),
   accessKey: v.optional(nonEmpty),
   secretKey: v.optional(nonEmpty),
   /** For temporary credentials (STS). */
@@ -224,10 +224,4 @@ function uniqueItems<T>(field: keyof T & string, list: string, normalize: (value
       else addIssue({ message: `duplicates ${list}[${first}].${field}`, path: [{ type: 'array', origin: 'value', input: dataset.value as unknown[], key, value: item }, fieldPath(item, field)] })
     })
   })
-}
-
-function isHttpUrl(value: string): boolean {
-  if (!URL.canParse(value)) return false
-  const url = new URL(value)
-  return (url.protocol === 'http:' || url.protocol === 'https:') && !url.search && !url.hash && !url.username
 }
