@@ -17,6 +17,7 @@ import { headerPairs } from './node/headers.js'
 import { BUSY_MESSAGE } from './node/busy.js'
 import { abortNodeRequest, createNodeRequest, requestUrl } from './node/request.js'
 import { nodeFetch } from '../s3/transports/node-http.js'
+import { pushSourceOf, type PushControl, type PushSource } from '../http/push-body.js'
 
 export { nodeFetch } from '../s3/transports/node-http.js'
 
@@ -266,6 +267,10 @@ async function sendResponse(req: IncomingMessage, res: ServerResponse, response:
     res.end()
     return
   }
+  // A body its transport can push (an S3 body through nodeFetch, src/http/push-body.ts) is
+  // piped to the socket without its Web stream; any other is read from its stream.
+  const source = pushSourceOf(body)
+  if (source !== undefined && (await pushBody(res, body, source))) return
   const reader = body.getReader()
   const cancel = () => {
     reader.cancel().catch(noop)
@@ -289,6 +294,51 @@ async function sendResponse(req: IncomingMessage, res: ServerResponse, response:
     // Destroyed before 'close' was emitted: cancel here rather than never.
     if (res.destroyed) cancel()
   }
+}
+
+/**
+ * Writes a pushed body to the socket as `readable.pipe(res)` would: each chunk as it comes,
+ * the source paused while the socket is full and resumed on 'drain'; the client leaving
+ * cancels the source (so the S3 transfer), a source that fails destroys the socket.
+ * Resolves `false`, having done nothing, when the body can no longer be pushed.
+ */
+function pushBody(res: ServerResponse, body: ReadableStream<Uint8Array>, source: PushSource): Promise<boolean> {
+  return new Promise((resolve) => {
+    let finished = false
+    let control: PushControl | undefined
+    const finish = () => {
+      finished = true
+      res.off('drain', onDrain).off('close', onClose)
+      resolve(true)
+    }
+    const onDrain = () => control?.resume()
+    const onClose = () => {
+      if (finished) return
+      finish()
+      control?.cancel()
+    }
+    control = source.push({
+      write: (chunk) => res.write(chunk),
+      end: () => {
+        if (finished) return
+        finish()
+        res.end()
+      },
+      error: () => {
+        if (finished) return
+        finish()
+        // The client must see an aborted transfer, not a clean end.
+        res.destroy()
+      },
+    })
+    if (control === undefined) return resolve(false)
+    // The Web side of the body is never read now; locked, nothing else can.
+    body.getReader()
+    if (finished) return
+    res.on('drain', onDrain).once('close', onClose)
+    // The client left before the first chunk: 'close' was already emitted.
+    if (res.destroyed) onClose()
+  })
 }
 
 /**

@@ -1,4 +1,5 @@
 import { declaredLength, withDeclaredLength } from './declared-length.js'
+import { pushThrough } from './push-body.js'
 /** How a response body ended. */
 export type BodyOutcome = 'completed' | 'cancelled' | 'errored'
 
@@ -59,5 +60,30 @@ export function observeBody(response: Response, observer: BodyObserver): Respons
     }, declaredLength(response.headers)),
     { highWaterMark: 0 },
   )
+  // Pushed (src/http/push-body.ts): the same reports from the pushed chunks.
+  pushThrough(body, stream, (sink) => ({
+    sink: {
+      write(chunk) {
+        bytes += chunk.byteLength
+        observer.onChunk?.(chunk.byteLength)
+        return sink.write(chunk)
+      },
+      end() {
+        end('completed')
+        sink.end()
+      },
+      error(error) {
+        end('errored')
+        sink.error(error)
+      },
+    },
+    control: (control) => ({
+      resume: () => control.resume(),
+      cancel(reason) {
+        end('cancelled')
+        control.cancel(reason)
+      },
+    }),
+  }))
   return new Response(stream, { status: response.status, statusText: response.statusText, headers: response.headers })
 }

@@ -1,5 +1,6 @@
 import { GatewayTimeoutError } from '../errors.js'
 import { withDeclaredLength } from '../http/declared-length.js'
+import { pushThrough, type PushControl } from '../http/push-body.js'
 
 /**
  * Passes `body` through, chunk for chunk (the same `Uint8Array`s, never copied), and
@@ -28,6 +29,8 @@ export function withIdleTimeout(
   /** When the pending read from S3 started; -1 while none is pending. */
   let readingSince = -1
   let timer: ReturnType<typeof setTimeout> | undefined
+  /** Set when the body is pushed rather than read: what a stall does then. */
+  let pushedTimeout: (() => void) | undefined
 
   function check(): void {
     timer = undefined
@@ -38,6 +41,7 @@ export function withIdleTimeout(
       return
     }
     finished = true
+    if (pushedTimeout !== undefined) return pushedTimeout()
     const error = new GatewayTimeoutError('The storage backend stalled while sending the object')
     controller.error(error)
     reader.cancel(error).catch(() => {})
@@ -50,7 +54,7 @@ export function withIdleTimeout(
     timer = undefined
   }
 
-  return new ReadableStream<Uint8Array>(
+  const stream = new ReadableStream<Uint8Array>(
     withDeclaredLength({
       start(c) {
         controller = c
@@ -81,4 +85,54 @@ export function withIdleTimeout(
     }, expectedLength),
     { highWaterMark: 0 },
   )
+  // Pushed (src/http/push-body.ts): the same timer, running while the sink has room and
+  // waits for S3's next chunk, stopped while the sink is full (a slow client).
+  pushThrough(body, stream, (sink) => {
+    let inner: PushControl
+    const fail = () => {
+      const error = new GatewayTimeoutError('The storage backend stalled while sending the object')
+      inner.cancel(error)
+      sink.error(error)
+      onTimeout?.()
+    }
+    return {
+      sink: {
+        write(chunk) {
+          if (finished) return true
+          const room = sink.write(chunk)
+          readingSince = room ? performance.now() : -1
+          return room
+        },
+        end() {
+          if (finished) return
+          stopTimer()
+          sink.end()
+        },
+        error(error) {
+          if (finished) return
+          stopTimer()
+          sink.error(error)
+        },
+      },
+      control(control) {
+        inner = control
+        pushedTimeout = fail
+        readingSince = performance.now()
+        timer ??= setTimeout(check, idleMs)
+        return {
+          resume() {
+            if (finished) return
+            readingSince = performance.now()
+            timer ??= setTimeout(check, idleMs)
+            control.resume()
+          },
+          cancel(reason) {
+            stopTimer()
+            control.cancel(reason)
+          },
+        }
+      },
+    }
+  })
+  return stream
 }

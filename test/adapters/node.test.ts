@@ -4,6 +4,7 @@ import net from 'node:net'
 import { afterEach, describe, expect, it, vi } from 'vitest'
 import { serve, type NodeServer } from '../../src/adapters/node.js'
 import type { FetchHandler, HandlerContext } from '../../src/context.js'
+import { setPushSource } from '../../src/http/push-body.js'
 import { until } from '../support/wait.js'
 
 let server: NodeServer | undefined
@@ -57,6 +58,43 @@ function rawExchange(url: string, send: (socket: net.Socket) => void): Promise<s
     socket.on('data', (data) => (received += data.toString('latin1')))
     socket.on('close', () => resolve(received))
     socket.on('error', reject)
+  })
+}
+
+/** How a download ends for the client: 'complete', 'incomplete' (closed short) or 'error'. */
+function transferOutcome(url: string): Promise<string> {
+  return new Promise((resolve) => {
+    const req = http.get(url, (res) => {
+      res.on('data', () => {})
+      res.on('error', () => resolve('error'))
+      res.on('close', () => resolve(res.complete ? 'complete' : 'incomplete'))
+    })
+    req.on('error', () => resolve('error'))
+  })
+}
+
+/** A client that stops reading once the first body bytes arrived (how many: `first`). */
+function pauseAfterFirstBytes(url: string): Promise<{ res: http.IncomingMessage; first: number }> {
+  return new Promise((resolve) => {
+    http.get(url, (res) => {
+      res.once('data', (chunk: Buffer) => {
+        res.pause()
+        resolve({ res, first: chunk.length })
+      })
+    })
+  })
+}
+
+/** A client that leaves (destroys its connection) as soon as the first body bytes arrive. */
+function leaveAfterFirstBytes(url: string): Promise<void> {
+  return new Promise<void>((resolve) => {
+    const req = http.get(url, (res) => {
+      res.once('data', () => {
+        req.destroy()
+        resolve()
+      })
+    })
+    req.on('error', () => {})
   })
 }
 
@@ -227,18 +265,8 @@ describe('the Node adapter: responses', () => {
       }
       return ok
     })
-    let received = 0
-    let res!: http.IncomingMessage
-    await new Promise<void>((resolve) => {
-      http.get(url, (response) => {
-        res = response
-        res.once('data', (chunk: Buffer) => {
-          received += chunk.length
-          res.pause()
-          resolve()
-        })
-      })
-    })
+    const { res, first } = await pauseAfterFirstBytes(url)
+    let received = first
     // The client reads nothing more until the server had to wait for the socket.
     await waitFor(() => waitingForDrain, 'the server to wait for the paused client')
     const complete = await new Promise<boolean>((resolve) => {
@@ -266,15 +294,7 @@ describe('the Node adapter: responses', () => {
       request.signal.addEventListener('abort', () => (aborted = true))
       return new Response(source(state, { chunkSize: 1024 }))
     })
-    await new Promise<void>((resolve) => {
-      const req = http.get(url, (res) => {
-        res.once('data', () => {
-          req.destroy()
-          resolve()
-        })
-      })
-      req.on('error', () => {})
-    })
+    await leaveAfterFirstBytes(url)
     await waitFor(() => aborted && state.cancelled)
     expect(aborted).toBe(true)
     // Cancelled: a ReadableStream is never pulled again after cancel(), so nothing more
@@ -382,15 +402,7 @@ describe('the Node adapter: responses', () => {
         })
         return new Response(body, { headers })
       })
-      const outcome = await new Promise<string>((resolve) => {
-        const req = http.get(url, (res) => {
-          res.on('data', () => {})
-          res.on('error', () => resolve('error'))
-          res.on('close', () => resolve(res.complete ? 'complete' : 'incomplete'))
-        })
-        req.on('error', () => resolve('error'))
-      })
-      expect(outcome).not.toBe('complete')
+      expect(await transferOutcome(url)).not.toBe('complete')
       await server?.close()
       server = undefined
     }
@@ -524,6 +536,123 @@ describe('the Node adapter: responses over bytes in memory (context.bytesRespons
     expect([notModified.status, notModified.headers.get('etag'), await notModified.text()]).toEqual([304, '"e"', ''])
     const full = await fetch(url)
     expect(new Uint8Array(await full.arrayBuffer())).toEqual(pattern(100))
+  })
+})
+
+interface Pushed {
+  pushed: number
+  /** Pulls of the Web side: the adapter must never read it. */
+  pulled: number
+  cancelled: boolean
+  /** Pushes refused because the sink was full. */
+  pauses: number
+}
+
+/**
+ * A body of `total` bytes with a push side (src/http/push-body.ts), as nodeFetch gives:
+ * 64 KB chunks pushed while the sink has room, paused when it is full; `fail` errors it
+ * after that many bytes.
+ */
+function pushedBody(state: Pushed, { total = Infinity, fail = Infinity } = {}) {
+  const stream = new ReadableStream<Uint8Array>({ pull: () => void state.pulled++ }, { highWaterMark: 0 })
+  setPushSource(stream, {
+    push(sink) {
+      let paused = false
+      let stopped = false
+      const pump = () => {
+        while (!paused && !stopped) {
+          if (state.pushed >= fail) return sink.error(new Error('upstream reset'))
+          if (state.pushed >= total) return sink.end()
+          const size = Math.min(64 * 1024, total - state.pushed)
+          state.pushed += size
+          if (!sink.write(new Uint8Array(size))) {
+            paused = true
+            state.pauses++
+          }
+        }
+      }
+      setImmediate(pump)
+      return {
+        resume() {
+          paused = false
+          setImmediate(pump)
+        },
+        cancel() {
+          stopped = true
+          state.cancelled = true
+        },
+      }
+    },
+  })
+  return stream
+}
+
+describe('the Node adapter: bodies with a push side (an S3 body through nodeFetch)', () => {
+  const fresh = (): Pushed => ({ pushed: 0, pulled: 0, cancelled: false, pauses: 0 })
+
+  it('pipes the pushed chunks, never reading the Web stream; a client that stops reading pauses the source', async () => {
+    const total = 48 * MB
+    const state = fresh()
+    const url = await start(async () => new Response(pushedBody(state, { total }), { headers: { 'Content-Length': String(total) } }))
+    const { res, first } = await pauseAfterFirstBytes(url)
+    let received = first
+    await waitFor(() => state.pauses > 0, 'the source to be paused by the full socket')
+    const pushedWhilePaused = state.pushed
+    // Socket buffers hold a few MB; without backpressure all 48 MB would be pushed.
+    expect(pushedWhilePaused).toBeLessThan(16 * MB)
+    const complete = await new Promise<boolean>((resolve) => {
+      res.on('data', (chunk: Buffer) => (received += chunk.length))
+      res.on('end', () => resolve(res.complete))
+      res.resume()
+    })
+    expect(complete).toBe(true)
+    expect(received).toBe(total)
+    expect(state.pulled).toBe(0)
+    expect(state.cancelled).toBe(false)
+  })
+
+  it('a client that leaves mid-body aborts the request signal and cancels the source', async () => {
+    const state = fresh()
+    let aborted = false
+    const url = await start(async (request) => {
+      request.signal.addEventListener('abort', () => (aborted = true))
+      return new Response(pushedBody(state))
+    })
+    await leaveAfterFirstBytes(url)
+    await waitFor(() => aborted && state.cancelled)
+    expect(state.pulled).toBe(0)
+  })
+
+  it('a source that fails mid-way aborts the transfer (never a clean truncated response)', async () => {
+    for (const headers of [{ 'Content-Length': String(1 * MB) }, undefined]) {
+      const state = fresh()
+      const url = await start(async () => new Response(pushedBody(state, { total: 1 * MB, fail: 256 * 1024 }), { headers }))
+      expect(await transferOutcome(url)).not.toBe('complete')
+      expect(state.pushed).toBe(256 * 1024)
+      await server?.close()
+      server = undefined
+    }
+  })
+
+  it('a body without a push side (a layer that does not carry it), or whose source refuses (its stream was read), is read from its stream', async () => {
+    for (const wrap of [true, false]) {
+      let pushes = 0
+      const url = await start(async () => {
+        const body = new Response('read, not pushed').body!
+        setPushSource(body, {
+          push() {
+            pushes++
+            return undefined
+          },
+        })
+        // As compression's pipeThrough: the stream the adapter gets has no push side.
+        return new Response(wrap ? body.pipeThrough(new TransformStream()) : body)
+      })
+      expect(await (await fetch(url)).text()).toBe('read, not pushed')
+      expect(pushes).toBe(wrap ? 0 : 1)
+      await server?.close()
+      server = undefined
+    }
   })
 })
 

@@ -1,12 +1,14 @@
 /**
  * The S3 transports on Node, nodeFetch (node:http) and undiciFetch (undici's dispatcher):
  * bytes untouched (no Content-Encoding decoding, unlike Node's global fetch),
- * backpressure, abort, and truncated bodies surfacing as errors.
+ * backpressure, abort, and truncated bodies surfacing as errors; the same through the
+ * push side of their bodies (src/http/push-body.ts), which the Node adapter pipes.
  */
 import http from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { gzipSync } from 'node:zlib'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { pushSourceOf, type PushSink } from '../../src/http/push-body.js'
 import { nodeFetch } from '../../src/s3/transports/node-http.js'
 import { undiciFetch } from '../../src/s3/transports/undici.js'
 
@@ -124,9 +126,86 @@ describe.each([
     await expect(nodeFetch('http://127.0.0.1:9/x')).rejects.toThrow(TypeError)
   })
 
+  it('pushes the body untouched, the whole of it, then ends', async () => {
+    const response = await nodeFetch(`${base}/gz`)
+    const { sink, got, finished } = pushSink()
+    expect(pushSourceOf(response.body)!.push(sink)).toBeDefined()
+    expect(await finished).toBe('end')
+    expect(Buffer.concat(got.chunks).equals(gzipped)).toBe(true)
+  })
+
+  it('pushes nothing more while the sink is full; resumed, it pushes again', async () => {
+    const response = await nodeFetch(`${base}/endless`)
+    const { sink, got } = pushSink()
+    got.room = false
+    const control = pushSourceOf(response.body)!.push(sink)!
+    await until(() => got.chunks.length > 0)
+    await new Promise((resolve) => setTimeout(resolve, 300))
+    // One chunk, then a pause: the kernel's socket buffers hold a few MB at most.
+    expect(got.chunks.length).toBe(1)
+    expect(pulledBytes).toBeLessThan(16 * 1024 * 1024)
+    control.resume()
+    await until(() => got.chunks.length > 1)
+    control.cancel()
+  })
+
+  it('a cancelled push stops the transfer and closes its connection', async () => {
+    const response = await nodeFetch(`${base}/endless`)
+    const { sink, got } = pushSink()
+    const control = pushSourceOf(response.body)!.push(sink)!
+    await until(() => got.chunks.length > 0)
+    const sending = endless!
+    control.cancel()
+    if (!sending.closed) await new Promise((resolve) => sending.once('close', resolve))
+    expect(sending.writableFinished).toBe(false)
+    expect(got.ended).toBe(false)
+  })
+
+  it('a connection that closes early errors the push, never ends it', async () => {
+    const response = await nodeFetch(`${base}/truncated`)
+    const { sink, finished } = pushSink()
+    pushSourceOf(response.body)!.push(sink)
+    expect(await finished).toBe('error')
+  })
+
+  it('a body whose stream was read is not pushed; one pushed is pushed once', async () => {
+    const read = await nodeFetch(`${base}/gz`)
+    const reader = read.body!.getReader()
+    await reader.read()
+    reader.releaseLock()
+    expect(pushSourceOf(read.body)!.push(pushSink().sink)).toBeUndefined()
+    await read.body!.cancel()
+    const pushed = await nodeFetch(`${base}/gz`)
+    const first = pushSink()
+    expect(pushSourceOf(pushed.body)!.push(first.sink)).toBeDefined()
+    expect(pushSourceOf(pushed.body)!.push(pushSink().sink)).toBeUndefined()
+    expect(await first.finished).toBe('end')
+  })
+
   it('HEAD has no body', async () => {
     const response = await nodeFetch(`${base}/gz`, { method: 'HEAD' })
     expect(response.body).toBeNull()
     expect(response.headers.get('content-length')).toBe(String(gzipped.length))
   })
 })
+
+/** A sink recording the pushed chunks; `room` is what write() answers; `finished` settles on end or error. */
+function pushSink() {
+  const got = { chunks: [] as Buffer[], ended: false, room: true }
+  let settle!: (how: 'end' | 'error') => void
+  const finished = new Promise<'end' | 'error'>((resolve) => (settle = resolve))
+  const sink: PushSink = {
+    write: (chunk) => (got.chunks.push(Buffer.from(chunk)), got.room),
+    end: () => {
+      got.ended = true
+      settle('end')
+    },
+    error: () => settle('error'),
+  }
+  return { sink, got, finished }
+}
+
+/** Resolves once `condition` holds (checked every 10 ms). */
+async function until(condition: () => boolean): Promise<void> {
+  while (!condition()) await new Promise((resolve) => setTimeout(resolve, 10))
+}

@@ -11,6 +11,7 @@
  */
 import http, { type IncomingMessage } from 'node:http'
 import https from 'node:https'
+import { setPushSource, type PushControl, type PushSink } from '../../http/push-body.js'
 
 const httpAgent = new http.Agent({ keepAlive: true, scheduling: 'lifo' })
 const httpsAgent = new https.Agent({ keepAlive: true, scheduling: 'lifo' })
@@ -62,35 +63,47 @@ export function nodeFetch(input: string, init: RequestInit = {}): Promise<Respon
  * Adapts the response to a byte stream that reads nothing ahead of its consumer: the
  * response is paused as soon as a chunk is queued and resumed on `pull`.
  * A connection that ends before the body is complete is an error, never a clean end.
+ *
+ * The stream also has a push side (src/http/push-body.ts) for the Node adapter, which
+ * then writes the response's chunks to its socket as a pipe does, without the stream.
+ * Whichever starts first keeps the response: a stream that was read is never pushed.
  */
 function toWebStream(response: IncomingMessage): ReadableStream<Uint8Array> {
   let settled = false
-  return new ReadableStream<Uint8Array>(
+  let mode: 'idle' | 'read' | 'pushed' = 'idle'
+  let controller!: ReadableStreamDefaultController<Uint8Array>
+  const onData = (chunk: Buffer) => {
+    if (settled) return // cancelled or failed: late chunks are dropped
+    controller.enqueue(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength))
+    if ((controller.desiredSize ?? 0) <= 0) response.pause()
+  }
+  const onEnd = () => {
+    if (settled) return
+    settled = true
+    controller.close()
+  }
+  const onError = (error: Error) => {
+    if (settled) return
+    settled = true
+    controller.error(error)
+  }
+  const onClose = () => {
+    if (settled) return
+    settled = true
+    controller.error(new Error('The connection to S3 closed before the body was complete'))
+  }
+  const stream = new ReadableStream<Uint8Array>(
     {
-      start(controller) {
-        response.on('data', (chunk: Buffer) => {
-          if (settled) return // cancelled or failed: late chunks are dropped
-          controller.enqueue(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength))
-          if ((controller.desiredSize ?? 0) <= 0) response.pause()
-        })
-        response.once('end', () => {
-          if (settled) return
-          settled = true
-          controller.close()
-        })
-        response.once('error', (error) => {
-          if (settled) return
-          settled = true
-          controller.error(error)
-        })
-        response.once('close', () => {
-          if (settled) return
-          settled = true
-          controller.error(new Error('The connection to S3 closed before the body was complete'))
-        })
+      start(c) {
+        controller = c
+        response.on('data', onData)
+        response.once('end', onEnd)
+        response.once('error', onError)
+        response.once('close', onClose)
         response.pause()
       },
       pull() {
+        mode = 'read'
         response.resume()
       },
       cancel() {
@@ -104,6 +117,51 @@ function toWebStream(response: IncomingMessage): ReadableStream<Uint8Array> {
     // chunk on top added 64 KB per slow stream and no throughput.
     { highWaterMark: 0 },
   )
+  setPushSource(stream, {
+    push(sink) {
+      if (mode !== 'idle' || settled) return undefined
+      mode = 'pushed'
+      settled = true // the stream's own listeners step aside
+      response.off('data', onData).off('end', onEnd).off('error', onError).off('close', onClose)
+      return pushResponse(response, sink)
+    },
+  })
+  return stream
+}
+
+/** Pushes the response's chunks into `sink`, pausing the response while the sink is full. */
+function pushResponse(response: IncomingMessage, sink: PushSink): PushControl {
+  let done = false
+  response.on('data', (chunk: Buffer) => {
+    if (done) return
+    if (!sink.write(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength))) response.pause()
+  })
+  response.once('end', () => {
+    if (done) return
+    done = true
+    sink.end()
+  })
+  response.once('error', (error) => {
+    if (done) return
+    done = true
+    sink.error(error)
+  })
+  response.once('close', () => {
+    if (done) return
+    done = true
+    sink.error(new Error('The connection to S3 closed before the body was complete'))
+  })
+  response.resume()
+  return {
+    resume: () => {
+      if (!done) response.resume()
+    },
+    cancel: () => {
+      if (done) return
+      done = true
+      response.destroy()
+    },
+  }
 }
 
 function headersObject(headers: HeadersInit | undefined): Record<string, string> {

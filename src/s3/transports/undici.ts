@@ -14,6 +14,7 @@
  * and closes its connection.
  */
 import { Agent, type Dispatcher } from 'undici'
+import { setPushSource, type PushSink } from '../../http/push-body.js'
 
 /**
  * One connection pool per origin. No timeouts of its own: the S3 client times out the
@@ -38,6 +39,9 @@ export function undiciFetch(input: string, init: RequestInit = {}): Promise<Resp
     let started = false
     // The body was cancelled, or failed: late chunks and events are dropped.
     let settled = false
+    /** Set when the body is pushed (src/http/push-body.ts) rather than read from its stream. */
+    let sink: PushSink | undefined
+    let read = false
     const onAbort = () => request?.abort(abortError(signal))
     const done = () => signal?.removeEventListener('abort', onAbort)
     signal?.addEventListener('abort', onAbort, { once: true })
@@ -61,6 +65,7 @@ export function undiciFetch(input: string, init: RequestInit = {}): Promise<Resp
                     body = streamController
                   },
                   pull() {
+                    read = true
                     controller.resume()
                   },
                   cancel() {
@@ -72,11 +77,34 @@ export function undiciFetch(input: string, init: RequestInit = {}): Promise<Resp
                 // No read-ahead into the queue, as in nodeFetch.
                 { highWaterMark: 0 },
               )
-          if (stream !== null) controller.pause()
+          if (stream !== null) {
+            controller.pause()
+            setPushSource(stream, {
+              push(into) {
+                if (read || settled) return undefined
+                sink = into
+                controller.resume()
+                return {
+                  resume: () => controller.resume(),
+                  cancel() {
+                    if (settled) return
+                    settled = true
+                    done()
+                    controller.abort(new DOMException('The body was cancelled', 'AbortError'))
+                  },
+                }
+              },
+            })
+          }
           resolve(new Response(stream, { status, statusText: statusMessage ?? '', headers: responseHeaders(headers) }))
         },
         onResponseData(controller, chunk) {
-          if (settled || body === undefined) return
+          if (settled) return
+          if (sink !== undefined) {
+            if (!sink.write(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength))) controller.pause()
+            return
+          }
+          if (body === undefined) return
           body.enqueue(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength))
           // Paused only when the chunk waits in the queue (no read pending). Paused after
           // every chunk, undici never reported a connection that closed mid-body (the
@@ -87,7 +115,8 @@ export function undiciFetch(input: string, init: RequestInit = {}): Promise<Resp
           done()
           if (settled) return
           settled = true
-          body?.close()
+          if (sink !== undefined) sink.end()
+          else body?.close()
         },
         onResponseError(_controller, error) {
           done()
@@ -95,7 +124,8 @@ export function undiciFetch(input: string, init: RequestInit = {}): Promise<Resp
           if (settled) return
           settled = true
           // A connection that ends before the body is complete is an error, never a clean end.
-          body?.error(error)
+          if (sink !== undefined) sink.error(error)
+          else body?.error(error)
         },
       },
     )
