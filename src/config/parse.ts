@@ -90,7 +90,7 @@ export function parseConfig(text: string, env: Env = {}, options: ParseConfigOpt
     // An alias bomb, or a merge of something that is not a mapping.
     throw syntaxError([{ line: undefined, message: error instanceof Error ? error.message : 'unreadable' }])
   }
-  if (!isPlainObject(data)) {
+  if (typeof data !== 'object' || data === null || Array.isArray(data)) {
     throw new ConfigError([withLine({ path: '', message: 'expected a mapping of fields (buckets, ...)' }, lineOf(doc.contents))])
   }
 
@@ -127,7 +127,7 @@ export function parseConfig(text: string, env: Env = {}, options: ParseConfigOpt
   if (issues.length === 0 && options.check) {
     for (const issue of options.check(result.output as ParsedConfig)) issues.push(place(parsePath(issue.path)).issue(respell(issue.message)))
   }
-  if (issues.length > 0) throw new ConfigError(sortByLine(dedupe(issues)))
+  if (issues.length > 0) throw new ConfigError(byLine(issues))
   return maskSecrets(restoreVerbatim(result.output, keys.written)) as ParsedConfig
 }
 
@@ -299,21 +299,15 @@ function withLine(issue: ConfigIssue, line: number | undefined): ConfigIssue {
   return line === undefined ? issue : { ...issue, line }
 }
 
-function isPlainObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value)
-}
-
-function dedupe(issues: ConfigIssue[]): ConfigIssue[] {
+/** Each issue once, by line (the sort is stable: issues on one line keep their order). */
+function byLine(issues: ConfigIssue[]): ConfigIssue[] {
   const seen = new Set<string>()
-  return issues.filter((issue) => {
-    const id = `${issue.path}\0${issue.line}\0${issue.message}`
-    return seen.has(id) ? false : (seen.add(id), true)
-  })
-}
-
-function sortByLine(issues: ConfigIssue[]): ConfigIssue[] {
-  // Array.prototype.sort is stable: issues on one line keep their order.
-  return [...issues].sort((a, b) => (a.line ?? Infinity) - (b.line ?? Infinity))
+  return issues
+    .filter((issue) => {
+      const id = `${issue.path}\0${issue.line}\0${issue.message}`
+      return seen.has(id) ? false : (seen.add(id), true)
+    })
+    .sort((a, b) => (a.line ?? Infinity) - (b.line ?? Infinity))
 }
 
 function warnOnConsole(warning: ConfigIssue): void {
