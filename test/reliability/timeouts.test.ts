@@ -4,14 +4,14 @@
  * transfer — never a clean-looking truncated 200 — and cancels the S3 side; a slow
  * but steady body, or a slow client, is not a stall.
  */
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
+import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest'
 import { serve, type NodeServer } from '../../src/adapters/node.js'
 import { nodeFetch } from '../../src/s3/transports/node-http.js'
 import { createYatagarasu, GatewayTimeoutError, silentLogger, type YatagarasuConfig } from '../../src/index.js'
 import { startFaultyOrigin, type FaultyOrigin } from '../support/faulty-origin.js'
 import { rawRequest } from '../support/raw-http.js'
 import { startTestS3, TEST_CREDENTIALS, type TestS3 } from '../support/test-s3.js'
-import { sleep } from '../support/wait.js'
+import { nextTurn } from '../support/wait.js'
 
 const BODY = 'x'.repeat(64 * 1024)
 
@@ -135,15 +135,23 @@ describe('idle timeout between body chunks (s3.idleTimeout)', () => {
     const handler = createYatagarasu(config, { logger: silentLogger, fetch: nodeFetch })
     origin.queue({ kind: 'ok', body: BODY, chunkSize: 16 * 1024 })
     const response = await handler(new Request('http://proxy.test/b/slow-reader.bin'))
-    const reader = response.body!.getReader()
-    let received = 0
-    for (;;) {
-      const { done, value } = await reader.read()
-      if (done) break
-      received += value.byteLength
-      await sleep(400) // longer than idleTimeout between reads
+    // The watchdog's clock (its timer and performance.now()) is the test's from here: the
+    // client's pauses are fake time, S3's bytes still come over a real socket.
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'performance'] })
+    try {
+      const reader = response.body!.getReader()
+      let received = 0
+      for (;;) {
+        const { done, value } = await reader.read()
+        if (done) break
+        received += value.byteLength
+        await nextTurn(5) // a read running ahead gets its bytes first: only the client's pause follows
+        await vi.advanceTimersByTimeAsync(400) // longer than idleTimeout between reads
+      }
+      expect(received).toBe(BODY.length)
+    } finally {
+      vi.useRealTimers()
     }
-    expect(received).toBe(BODY.length)
   })
 
   it('keeps client cancel → S3 cancel working through the watchdog', async () => {

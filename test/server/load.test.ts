@@ -15,6 +15,7 @@ import vm from 'node:vm'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { serve, type NodeServer } from '../../src/adapters/node.js'
 import { createYatagarasu, silentLogger } from '../../src/index.js'
+import { nextTurn } from '../support/wait.js'
 
 const TOTAL = 20_000
 const CONCURRENCY = 200
@@ -159,7 +160,7 @@ describe('load', () => {
       const expectedAtOrigin = Array.from({ length: TOTAL }, (_, i) => (i % 40 === 39 ? false : KINDS[i % KINDS.length]!.reachesOrigin)).filter(Boolean).length
       expect(originRequests).toBe(expectedAtOrigin)
 
-      await new Promise((resolve) => setTimeout(resolve, 200))
+      await nextTurn(20) // the last responses' socket and stream callbacks run before measuring
       gc()
       gc()
       const after = process.memoryUsage()

@@ -71,7 +71,13 @@ export interface RecordedRequest {
   bytesSent: number
   /** Resolves when the response ends, or the connection closes early (completed=false). */
   done: Promise<{ completed: boolean; bytesSent: number }>
+  /** Resolves once the harness has stopped writing (body sent whole, or the proxy gone): nothing is written after. */
+  stopped: Promise<void>
 }
+
+/** Resolves a request's `stopped`: a streamed body's copy loop when it ends, any other request when its response closes. */
+const stopOf = new WeakMap<RecordedRequest, () => void>()
+const streamed = new WeakSet<RecordedRequest>()
 
 export interface TestS3 {
   /** 'http://127.0.0.1:PORT' — the verifying front, never s3rver directly. */
@@ -129,7 +135,10 @@ export async function startTestS3(options: TestS3Options): Promise<TestS3> {
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const { record, settle } = recordRequest(req)
     requests.push(record)
-    res.once('close', () => settle({ completed: res.writableFinished, bytesSent: record.bytesSent }))
+    res.once('close', () => {
+      settle({ completed: res.writableFinished, bytesSent: record.bytesSent })
+      if (!streamed.has(record)) stopOf.get(record)!()
+    })
 
     if (record.headers.authorization === undefined && isPresigned(record.rawQuery)) {
       const failure = await verifyWithAny((credentials) => verifyPresignedS3Request(record, { credentials, regionOf: (bucket) => regions.get(bucket) }))
@@ -189,7 +198,8 @@ export async function startTestS3(options: TestS3Options): Promise<TestS3> {
     upstream.on('response', (s3res) => {
       record.status = s3res.statusCode ?? 502
       res.writeHead(record.status, forwardedHeaders(s3res.headers))
-      void streamBody(s3res, res, record, pace)
+      streamed.add(record)
+      void streamBody(s3res, res, record, pace).finally(stopOf.get(record))
     })
     req.pipe(upstream)
   }
@@ -258,6 +268,7 @@ function recordRequest(req: IncomingMessage) {
     if (value !== undefined) headers[name] = Array.isArray(value) ? value.join(', ') : value
   }
   let settle!: (result: { completed: boolean; bytesSent: number }) => void
+  let stop!: () => void
   const record: RecordedRequest = {
     method: req.method ?? 'GET',
     rawPath,
@@ -268,7 +279,9 @@ function recordRequest(req: IncomingMessage) {
     signature: headers.authorization === undefined ? 'missing' : 'invalid',
     bytesSent: 0,
     done: new Promise((resolve) => (settle = resolve)),
+    stopped: new Promise((resolve) => (stop = resolve)),
   }
+  stopOf.set(record, stop)
   return { record, settle }
 }
 
