@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { pushSourceOf, type PushSink } from '../../src/http/push-body.js'
 import { nodeFetch } from '../../src/s3/transports/node-http.js'
 import { undiciFetch } from '../../src/s3/transports/undici.js'
-import { nextTurn } from '../support/wait.js'
+import { nextTurn, until } from '../support/wait.js'
 
 const gzipped = gzipSync(Buffer.from('hello '.repeat(1000)))
 let pulledBytes = 0
@@ -142,13 +142,13 @@ describe.each([
     const { sink, got } = pushSink()
     got.room = false
     const control = pushSourceOf(response.body)!.push(sink)!
-    await until(() => got.chunks.length > 0)
-    await new Promise((resolve) => setTimeout(resolve, 300))
+    await until(() => got.chunks.length > 0, 'a first chunk')
+    await nextTurn(2_000) // event-loop turns with their I/O, not time: room for any push that should not come
     // One chunk, then a pause: the kernel's socket buffers hold a few MB at most.
     expect(got.chunks.length).toBe(1)
     expect(pulledBytes).toBeLessThan(16 * 1024 * 1024)
     control.resume()
-    await until(() => got.chunks.length > 1)
+    await until(() => got.chunks.length > 1, 'more chunks')
     control.cancel()
   })
 
@@ -156,7 +156,7 @@ describe.each([
     const response = await nodeFetch(`${base}/endless`)
     const { sink, got } = pushSink()
     const control = pushSourceOf(response.body)!.push(sink)!
-    await until(() => got.chunks.length > 0)
+    await until(() => got.chunks.length > 0, 'a first chunk')
     const sending = endless!
     control.cancel()
     if (!sending.closed) await new Promise((resolve) => sending.once('close', resolve))
@@ -208,7 +208,3 @@ function pushSink() {
   return { sink, got, finished }
 }
 
-/** Resolves once `condition` holds (checked every 10 ms). */
-async function until(condition: () => boolean): Promise<void> {
-  while (!condition()) await new Promise((resolve) => setTimeout(resolve, 10))
-}
