@@ -12,10 +12,11 @@ export function bucketPrefix(bucket: string): string {
 }
 
 /**
- * The key of a variant of an object (an image transform): the object's key, a NUL and
+ * The key of an object or of a variant of it (an image transform, a coding) under a
+ * bucket's {@link bucketPrefix} (made once by the caller): the object's key, a NUL and
  * the variant. The router refuses keys containing NUL, so no object's key can equal a
  * variant's; a purge by key prefix removes the object's variants with it.
  */
-export function variantCacheKey(bucket: string, key: string, variant: string | undefined): string {
-  return variant === undefined ? cacheKey(bucket, key) : `${cacheKey(bucket, key)}\u0000${variant}`
+export function prefixedVariantKey(prefix: string, key: string, variant: string | undefined): string {
+  return variant === undefined ? prefix + key : `${prefix}${key}\u0000${variant}`
 }

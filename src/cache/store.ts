@@ -78,6 +78,12 @@ export interface StreamedCacheEntry extends CacheEntryMeta {
 export interface CacheStore {
   /** The entry under `key`, or `undefined`. */
   get(key: string): Promise<CacheEntry | undefined>
+  /**
+   * Optional synchronous `get`, for stores in memory: the cache then answers a fresh
+   * hit without waiting for a promise (on Node, the promises and microtask turns of an
+   * awaited `get` were a tenth of a hit's handler time). It must answer as `get` would.
+   */
+  peek?(key: string): CacheEntry | undefined
   /** Stores (or replaces) the entry under `key`. */
   set(key: string, entry: CacheEntry): Promise<void>
   /** Removes the entry under `key`; resolves `true` when there was one. */

@@ -6,7 +6,7 @@ import { withHeader } from '../http/mutable-response.js'
 import { describeError } from '../logging/describe-error.js'
 import { throttledWarn } from '../logging/throttled-warn.js'
 import { fillFrom, teeToStore } from '../cache/fill.js'
-import { variantCacheKey } from '../cache/keys.js'
+import { bucketPrefix, prefixedVariantKey } from '../cache/keys.js'
 import { isStreamedEntry, type CacheEntry, type CacheEntryMeta, type CacheStore, type StreamedCacheEntry } from '../cache/store.js'
 import type { ResolvedConfig, YatagarasuConfig } from '../config/types.js'
 import { resolveConfig } from '../config/resolve.js'
@@ -26,6 +26,8 @@ export interface CacheOptions {
 
 interface BucketCache {
   readonly name: string
+  /** What its cache keys start with (see `cacheKey`), encoded once. */
+  readonly keyPrefix: string
   readonly store: CacheStore
   readonly ttlMs: number
   readonly maxItemSize: number
@@ -71,6 +73,7 @@ export function cache(config: YatagarasuConfig | ResolvedConfig, options: CacheO
     const { ttl, maxSize, maxItemSize, staleWhileRevalidate, staleIfError } = bucket.cache
     buckets.set(bucket.name, {
       name: bucket.name,
+      keyPrefix: bucketPrefix(bucket.name),
       store: internals.storeFor({ name: bucket.name, ttl, maxSize, maxItemSize }),
       ttlMs: ttl * 1000,
       maxItemSize,
@@ -396,15 +399,40 @@ export function cache(config: YatagarasuConfig | ResolvedConfig, options: CacheO
     return withHeader(new Response(tee.stream, { status: response.status, statusText: response.statusText, headers: response.headers }), 'X-Cache', 'MISS')
   }
 
-  return async function cacheMiddleware(ctx, next) {
-    const bucket = ctx.bucket && buckets.get(ctx.bucket.name)
-    if (bucket === undefined || ctx.key === undefined) return pass(ctx, next, 'BYPASS')
-    const response =
-      bypassReason(ctx.request.headers) !== undefined
-        ? await pass(ctx, next, 'BYPASS')
-        : await lookup(ctx, next, bucket, variantCacheKey(bucket.name, ctx.key, ctx.variant))
+  /**
+   * A fresh entry of a store that answers synchronously (`peek`: the memory store), served
+   * at once; `undefined` when anything else applies (a fill in flight, a stale or missing
+   * entry, a traced request whose lookup gets its span), which {@link lookup} then handles.
+   */
+  function quickHit(ctx: RequestContext, bucket: BucketCache, key: string): Response | undefined {
+    const store = bucket.store
+    if (store.peek === undefined || store.getStream !== undefined || ctx.tracing !== undefined || flights.has(key)) return undefined
+    let entry: CacheEntry | undefined
+    try {
+      entry = store.peek(key)
+    } catch {
+      return undefined // lookup asks again, and reports the failure
+    }
+    if (entry === undefined || freshness(bucket, entry, now()) !== 'fresh') return undefined
+    const response = serve(ctx, entry)
+    internals.count(bucket.name, 'HIT')
+    return response
+  }
+
+  async function counted(bucket: BucketCache, ctx: RequestContext, pending: Promise<Response>): Promise<Response> {
+    const response = await pending
     if (ctx.cacheStatus !== undefined) internals.count(bucket.name, ctx.cacheStatus)
     return response
+  }
+
+  // Not async: a fresh hit from a store in memory is answered without a promise of its own.
+  return function cacheMiddleware(ctx, next) {
+    const bucket = ctx.bucket && buckets.get(ctx.bucket.name)
+    if (bucket === undefined || ctx.key === undefined) return pass(ctx, next, 'BYPASS')
+    if (bypassReason(ctx.request.headers) !== undefined) return counted(bucket, ctx, pass(ctx, next, 'BYPASS'))
+    const key = prefixedVariantKey(bucket.keyPrefix, ctx.key, ctx.variant)
+    const hit = quickHit(ctx, bucket, key)
+    return hit !== undefined ? Promise.resolve(hit) : counted(bucket, ctx, lookup(ctx, next, bucket, key))
   }
 }
 

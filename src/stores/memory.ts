@@ -55,17 +55,22 @@ export function memoryStore(options: MemoryStoreOptions = {}): MemoryStore {
     },
   })
 
+  function peek(key: string): CacheEntry | undefined {
+    const entry = lru.get(key)
+    // lru-cache drops an entry once its age exceeds the TTL; the cache's rule is that
+    // it is gone from `expiresAt` on, a millisecond earlier.
+    if (entry !== undefined && entry.expiresAt <= now()) {
+      lru.delete(key)
+      return undefined
+    }
+    return entry
+  }
+
   return {
     async get(key) {
-      const entry = lru.get(key)
-      // lru-cache drops an entry once its age exceeds the TTL; the cache's rule is that
-      // it is gone from `expiresAt` on, a millisecond earlier.
-      if (entry !== undefined && entry.expiresAt <= now()) {
-        lru.delete(key)
-        return undefined
-      }
-      return entry
+      return peek(key)
     },
+    peek,
     async set(key, entry) {
       const ttl = entry.expiresAt - now()
       // A TTL of 0 would mean "forever" to lru-cache.

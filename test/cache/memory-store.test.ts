@@ -75,6 +75,19 @@ describe('memoryStore', () => {
     expect(store.size).toBe(0)
   })
 
+  it('peek answers at once what get resolves with, expiry included', async () => {
+    const clock = testClock()
+    const store = memoryStore({ now: clock.now })
+    const stored = entry(10, clock.now() + 1000)
+    await store.set('k', stored)
+    expect(store.peek!('k')).toBe(stored)
+    expect(await store.get('k')).toBe(stored)
+    expect(store.peek!('other')).toBeUndefined()
+    clock.advance(1000)
+    expect(store.peek!('k')).toBeUndefined()
+    expect(await store.get('k')).toBeUndefined()
+  })
+
   it('deletes by prefix', async () => {
     const store = memoryStore()
     for (const key of ['cdn/img/a', 'cdn/img/b', 'cdn/css/a', 'cdnx/img/a']) await store.set(key, entry(1))
@@ -125,6 +138,26 @@ describe('through the handler', () => {
     expect(await status('a')).toBe('MISS')
     expect(await status('a')).toBe('HIT')
     expect(origin.requests).toHaveLength(2)
+  })
+
+  it('a store without peek serves the same hits, headers and counts as one with it', async () => {
+    const answers: unknown[][] = []
+    for (const synchronous of [true, false]) {
+      const store = memoryStore()
+      const asyncOnly = { get: store.get, set: store.set, delete: store.delete, deletePrefix: store.deletePrefix }
+      const cache = createCache({ store: synchronous ? store : asyncOnly })
+      handler = createYatagarasu(cachedConfig({}), { fetch: origin.fetch, cache })
+      const seen: unknown[] = []
+      for (const key of ['a', 'a', 'b', 'a']) {
+        const response = await handler(new Request(`http://proxy.test/cdn/${key}`, { headers: { 'x-request-id': 'fixed' } }), work.context)
+        seen.push(response.status, [...response.headers], await response.text())
+        await work.flush()
+      }
+      seen.push(cache.stats().buckets.map(({ bucket, hits, misses, bypasses }) => ({ bucket, hits, misses, bypasses })))
+      answers.push(seen)
+    }
+    expect(answers[0]).toEqual(answers[1])
+    expect(JSON.stringify(answers[0])).toContain('"hits":2')
   })
 
   it('never serves an entry past its TTL, even from a store that keeps it', async () => {
