@@ -161,8 +161,19 @@ class LightHeaders {
 
 /** The name in lower case when it is a plain token; `undefined` sends the call to undici's Headers (which throws for a bad name). */
 function lowerToken(name: string): string | undefined {
-  return typeof name === 'string' && TOKEN.test(name) ? name.toLowerCase() : undefined
+  if (typeof name !== 'string') return undefined
+  let key = lowered.get(name)
+  if (key !== undefined) return key
+  if (!TOKEN.test(name)) return undefined
+  key = name.toLowerCase()
+  if (lowered.size < LOWERED_MAX) lowered.set(name, key)
+  return key
 }
+
+// The names code asks for (`x-request-id`, `if-none-match`, ...) are a few dozen, asked on
+// every request: checked and lower-cased once. Bounded, since a name may come from a config.
+const lowered = new Map<string, string>()
+const LOWERED_MAX = 512
 
 /** How repeats of a header are joined: `; ` for Cookie, as undici does; `, ` for the rest. */
 const joiner = (key: string): string => (key === 'cookie' ? '; ' : ', ')
