@@ -156,7 +156,17 @@ function createListener(handler: FetchHandler, tracker: Tracker): NodeListener {
     } catch (error) {
       pending = Promise.reject(error)
     }
-    pending.then((response) => sendResponse(req, res, response, tracker)).catch((error: unknown) => fail(res, error, tracker.logger))
+    // One then for both outcomes: a response in memory is written without another promise.
+    pending.then(
+      (response) => {
+        try {
+          sendResponse(req, res, response, tracker)?.catch((error: unknown) => fail(res, error, tracker.logger))
+        } catch (error) {
+          fail(res, error, tracker.logger)
+        }
+      },
+      (error: unknown) => fail(res, error, tracker.logger),
+    )
   }
 }
 
@@ -240,7 +250,8 @@ async function shutdown(server: http.Server, tracker: Tracker): Promise<void> {
 
 // --- Response --------------------------------------------------------------
 
-async function sendResponse(req: IncomingMessage, res: ServerResponse, response: Response, tracker: Tracker): Promise<void> {
+/** Writes the response; a promise only while a body is still being written (a stream, or bytes in pieces). */
+function sendResponse(req: IncomingMessage, res: ServerResponse, response: Response, tracker: Tracker): Promise<void> | undefined {
   // A cache hit's bytes are written as they are; any other body is read from its stream.
   const bytes = bytesOf(response)
   const body = bytes === undefined ? response.body : null
@@ -267,6 +278,11 @@ async function sendResponse(req: IncomingMessage, res: ServerResponse, response:
     res.end()
     return
   }
+  return pump(res, body)
+}
+
+/** Writes a body stream at the client's pace; the client leaving cancels it. */
+async function pump(res: ServerResponse, body: ReadableStream<Uint8Array>): Promise<void> {
   // A body its transport can push (an S3 body through nodeFetch, src/http/push-body.ts) is
   // piped to the socket without its Web stream; any other is read from its stream.
   const source = pushSourceOf(body)
@@ -363,11 +379,15 @@ function isLastOnSocket(req: IncomingMessage, tracker: Tracker): boolean {
  */
 const HIT_CHUNK = 256 * 1024
 
-async function writeBytes(res: ServerResponse, bytes: Uint8Array): Promise<void> {
+function writeBytes(res: ServerResponse, bytes: Uint8Array): Promise<void> | undefined {
   if (bytes.byteLength <= HIT_CHUNK) {
     res.end(bytes)
     return
   }
+  return writePieces(res, bytes)
+}
+
+async function writePieces(res: ServerResponse, bytes: Uint8Array): Promise<void> {
   for (let offset = 0; offset < bytes.byteLength && !res.destroyed; ) {
     const end = Math.min(offset + HIT_CHUNK, bytes.byteLength)
     const piece = bytes.subarray(offset, end)
