@@ -115,7 +115,15 @@ export function createYatagarasu(config: YatagarasuConfig, options: YatagarasuOp
   const fallback = resolved.buckets.some((bucket) => bucket.website?.fallbackDocument)
   const origin: Middleware[] = [
     ...(images ? [imageRequest(resolved)] : []),
-    ...(redirects ? [redirect(resolved, { logger, ...(options.fetch && { fetch: options.fetch }) })] : []),
+    ...(redirects
+      ? [
+          redirect(resolved, {
+            logger,
+            ...(options.fetch && { fetch: options.fetch }),
+            ...(options.credentialsRuntime && { credentialsRuntime: options.credentialsRuntime }),
+          }),
+        ]
+      : []),
     ...(compression ? [compressionRequest(resolved)] : []),
     cache(resolved, { logger, ...(options.cache && { cache: options.cache }) }),
     ...(compression ? [compress(resolved)] : []),

@@ -1,8 +1,12 @@
 import type { ResolvedRedirect } from '../config/redirect-schema.js'
-import type { ResolvedConfig, YatagarasuConfig } from '../config/types.js'
+import type { ResolvedConfig, ResolvedS3Connection, YatagarasuConfig } from '../config/types.js'
 import { resolveConfig } from '../config/resolve.js'
 import type { Middleware, Next, RequestContext } from '../context.js'
 import type { Logger } from '../logging/logger.js'
+import { BadGatewayError } from '../errors.js'
+import { bucketCredentials } from '../s3/bucket-credentials.js'
+import type { CredentialsRuntime } from '../s3/credential-providers.js'
+import type { CredentialsSource } from '../s3/credentials.js'
 import { objectUrl, objectUrlBase } from '../s3/object-url.js'
 import type { FetchFunction } from '../s3/s3-client.js'
 import { createS3Presigner, type S3Presigner } from '../s3/sigv4.js'
@@ -14,13 +18,16 @@ export interface RedirectOptions {
   fetch?: FetchFunction
   /** The clock presigned URLs are dated by, in milliseconds since the epoch. Default: `Date.now`. */
   now?: () => number
-  /** Receives circuit breaker changes of the size check's S3 targets. Default: none. */
+  /** Receives circuit breaker changes of the size check's S3 targets and failed credential refreshes. Default: none. */
   logger?: Logger
+  /** What the built-in `s3.credentials` providers read; see {@link S3OriginOptions.credentialsRuntime}. */
+  credentialsRuntime?: CredentialsRuntime
 }
 
 interface BucketRedirect {
   readonly settings: ResolvedRedirect
-  readonly presign: S3Presigner
+  /** The presigner for the primary target's keys, or for the current refreshing credentials. */
+  readonly presigner: () => Promise<S3Presigner>
   readonly urlBase: string
   /** Present when `minSize` > 0: the HEAD that finds the object's size. */
   readonly pool?: TargetPool
@@ -45,10 +52,18 @@ export function redirect(config: YatagarasuConfig | ResolvedConfig, options: Red
     if (bucket.redirect === undefined) continue
     buckets.set(bucket.name, {
       settings: bucket.redirect,
-      presign: createS3Presigner(bucket.s3, options.now),
+      presigner: targetPresigner(
+        bucket.s3,
+        bucket.s3.credentials !== undefined ? bucketCredentials(bucket.s3, { bucket: bucket.name, logger: options.logger, credentialsRuntime: options.credentialsRuntime }) : undefined,
+        options.now,
+      ),
       urlBase: objectUrlBase(bucket.s3),
       ...(bucket.redirect.minSize > 0 && {
-        pool: createTargetPool(bucket.s3, { bucket: bucket.name, ...(options.logger && { logger: options.logger }) }),
+        pool: createTargetPool(bucket.s3, {
+          bucket: bucket.name,
+          ...(options.logger && { logger: options.logger }),
+          ...(options.credentialsRuntime && { credentialsRuntime: options.credentialsRuntime }),
+        }),
       }),
     })
   }
@@ -75,11 +90,39 @@ export function redirect(config: YatagarasuConfig | ResolvedConfig, options: Red
       // Unknown size: stream it as usual.
       if (!(size >= target.settings.minSize)) return next()
     }
-    const location = target.presign(ctx.method, new URL(objectUrl(target.urlBase, key)), target.settings.expiresSeconds)
+    const presign = await target.presigner()
+    const location = presign(ctx.method, new URL(objectUrl(target.urlBase, key)), target.settings.expiresSeconds)
     ctx.cacheStatus = 'BYPASS'
     return new Response(null, {
       status: 307,
       headers: { location: location.href, 'cache-control': 'no-store', 'x-cache': 'BYPASS' },
     })
+  }
+}
+
+/**
+ * A presigner for the primary target: its own keys, or the bucket's refreshing
+ * credentials current at each request (the URL then carries their session token, and
+ * S3 stops honouring it when that session expires, even before `expiresSeconds`).
+ */
+function targetPresigner(config: ResolvedS3Connection, credentials: CredentialsSource | undefined, now?: () => number): () => Promise<S3Presigner> {
+  if (credentials === undefined) {
+    const fixed = createS3Presigner(config, now)
+    return async () => fixed
+  }
+  let latest: { credentials: unknown; presign: S3Presigner } | undefined
+  return async () => {
+    let current
+    try {
+      current = await credentials.get()
+    } catch (error) {
+      // Logged where it failed (never with the keys); the client learns only that S3 is out of reach.
+      throw new BadGatewayError('The storage backend credentials are not available', { cause: error })
+    }
+    if (latest?.credentials !== current) {
+      const { accessKeyId: accessKey, secretAccessKey: secretKey, sessionToken } = current
+      latest = { credentials: current, presign: createS3Presigner({ region: config.region, accessKey, secretKey, sessionToken }, now) }
+    }
+    return latest.presign
   }
 }

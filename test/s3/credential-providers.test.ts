@@ -267,6 +267,43 @@ describe('end to end: the proxy signs with refreshed credentials', () => {
     }
   })
 
+  it('redirects sign with them too: the size check (HEAD) and the presigned URL, from one fetch shared with object requests', async () => {
+    const keys = { accessKeyId: 'ASIAREDIRECT', secretAccessKey: 'secret-for-presigned-urls', sessionToken: 'session-in-the-url' }
+    const s3 = await startTestS3({ buckets: [{ name: 'assets', region: 'us-east-1' }], credentials: keys })
+    try {
+      await s3.put('assets', 'big.bin', new Uint8Array(4096).fill(7))
+      await s3.put('assets', 'small.txt', 'below min_size')
+      const agent = await endpoint((_seen, res) =>
+        json(res, 200, { AccessKeyId: keys.accessKeyId, SecretAccessKey: keys.secretAccessKey, Token: keys.sessionToken, Expiration: EXPIRATION }),
+      )
+      const s3Config = { bucket: 'assets', region: 'us-east-1', endpoint: s3.endpoint, credentials: { provider: 'container' as const } }
+      const handler = createYatagarasu(
+        { buckets: [{ name: 'dl', pathPrefix: '/dl', s3: s3Config, redirect: { enabled: true, minSize: '1KB', expiresSeconds: 60 } }] },
+        { credentialsRuntime: { env: { AWS_CONTAINER_CREDENTIALS_FULL_URI: `${agent.url}/creds` } } },
+      )
+      const redirected = await handler(new Request('http://proxy.test/dl/big.bin'))
+      expect(redirected.status).toBe(307)
+      const location = new URL(redirected.headers.get('location')!)
+      expect(location.searchParams.get('X-Amz-Credential')).toMatch(/^ASIAREDIRECT\//)
+      expect(location.searchParams.get('X-Amz-Security-Token')).toBe(keys.sessionToken)
+      const followed = await fetch(location)
+      expect(followed.status).toBe(200)
+      expect((await followed.arrayBuffer()).byteLength).toBe(4096)
+      const small = await handler(new Request('http://proxy.test/dl/small.txt'))
+      expect(await small.text()).toBe('below min_size')
+      expect(s3.requests.map((r) => [r.method, r.key, r.presigned ?? false, r.signature])).toEqual([
+        ['HEAD', 'big.bin', false, 'valid'],
+        ['GET', 'big.bin', true, 'valid'],
+        ['HEAD', 'small.txt', false, 'valid'],
+        ['GET', 'small.txt', false, 'valid'],
+      ])
+      // The size check, the presigner and the object request share one set of credentials.
+      expect(agent.seen).toHaveLength(1)
+    } finally {
+      await s3.close()
+    }
+  })
+
   it('without a working provider the request is a 502 that says nothing of credentials details', async () => {
     const logged: string[] = []
     const logger = { debug() {}, info() {}, warn: (m: string, f?: unknown) => void logged.push(JSON.stringify({ m, f })), error() {} }
