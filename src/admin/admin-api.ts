@@ -14,6 +14,7 @@ import { consoleLogger, type Logger } from '../logging/logger.js'
 import { describeError } from '../logging/describe-error.js'
 import { readTextBounded } from '../net/read-bounded.js'
 import type { FetchFunction } from '../s3/s3-client.js'
+import type { CredentialsRuntime } from '../s3/credential-providers.js'
 import { DEFAULT_PREWARM_CONCURRENCY, prewarmCache } from './prewarm.js'
 
 export interface AdminApiOptions {
@@ -25,6 +26,8 @@ export interface AdminApiOptions {
   config: () => YatagarasuConfig | ResolvedConfig
   /** How S3 is reached for prewarms. Default `globalThis.fetch`. */
   fetch?: FetchFunction
+  /** What the built-in `s3.credentials` providers read for prewarms, as the handler's option. Default: none. */
+  credentialsRuntime?: CredentialsRuntime
   /** `POST /admin/reload` calls it; resolves whether the new config is in force. Without it the route is 404. */
   reload?: () => Promise<boolean>
   /** Where admin actions are logged (never the token). Default: {@link consoleLogger}. */
@@ -122,6 +125,7 @@ export function adminApi(options: AdminApiOptions): AdminApi {
         signal: controller.signal,
         logger,
         ...(options.fetch && { fetch: options.fetch }),
+        ...(options.credentialsRuntime && { credentialsRuntime: options.credentialsRuntime }),
         onProgress: (progress) => update(id, progress),
       }).then(
         (totals) => {

@@ -10,9 +10,9 @@
 import type { ResolvedS3Target } from '../config/types.js'
 import { BadGatewayError } from '../errors.js'
 import { readTextBounded } from '../net/read-bounded.js'
-import type { FetchFunction } from '../s3/s3-client.js'
+import { targetSigner, type FetchFunction } from '../s3/s3-client.js'
 import { objectUrlBase } from '../s3/object-url.js'
-import { createS3Signer } from '../s3/sigv4.js'
+import type { S3Signer } from '../s3/sigv4.js'
 import { encodeSegment } from '../routing/object-key.js'
 
 /** ListObjectsV2 pages hold at most 1,000 keys of at most 1 KiB each, with their metadata. */
@@ -35,11 +35,12 @@ export async function* listObjects(
   prefix: string,
   fetchImpl: FetchFunction,
   signal: AbortSignal,
+  signer: () => Promise<S3Signer> = targetSigner(target),
 ): AsyncGenerator<readonly ListedObject[]> {
-  const sign = createS3Signer(target)
   let token: string | undefined
   do {
-    const page = await listPage(target, sign, prefix, token, fetchImpl, signal)
+    // Each page signed with the credentials current then (a long listing may outlive a session).
+    const page = await listPage(target, await signer(), prefix, token, fetchImpl, signal)
     yield page.objects
     token = page.continuationToken
   } while (token !== undefined)
@@ -47,7 +48,7 @@ export async function* listObjects(
 
 async function listPage(
   target: ResolvedS3Target,
-  sign: ReturnType<typeof createS3Signer>,
+  sign: S3Signer,
   prefix: string,
   token: string | undefined,
   fetchImpl: FetchFunction,

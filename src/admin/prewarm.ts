@@ -16,7 +16,9 @@ import { cache as cacheMiddleware } from '../middleware/cache.js'
 import { routing } from '../middleware/routing.js'
 import { s3Origin } from '../middleware/s3-origin.js'
 import { encodeKey } from '../routing/object-key.js'
-import type { FetchFunction } from '../s3/s3-client.js'
+import { bucketCredentials } from '../s3/bucket-credentials.js'
+import type { CredentialsRuntime } from '../s3/credential-providers.js'
+import { targetSigner, type FetchFunction } from '../s3/s3-client.js'
 import { listObjects } from './list-objects.js'
 
 export interface PrewarmOptions {
@@ -30,6 +32,8 @@ export interface PrewarmOptions {
   signal?: AbortSignal
   /** How S3 is reached (see `S3OriginOptions.fetch`). Default `globalThis.fetch`. */
   fetch?: FetchFunction
+  /** What the built-in `s3.credentials` providers read (see `S3OriginOptions.credentialsRuntime`). Default: none. */
+  credentialsRuntime?: CredentialsRuntime
   /** Where S3 and cache store failures are reported. Default: {@link consoleLogger}. */
   logger?: Logger
   /** Told after each object is cached, with the totals so far. */
@@ -69,7 +73,11 @@ export async function prewarmCache(config: YatagarasuConfig | ResolvedConfig, ca
   const maxItemSize = bucket.cache.maxItemSize
   // Only this bucket, at the root: a basePath or other buckets' prefixes play no part.
   const only = narrowConfig(resolved, { basePath: '', buckets: [{ ...bucket, pathPrefix: '' }] })
-  const fill = compose(routing(only), cacheMiddleware(only, { cache, logger }), s3Origin(only, { fetch: fetchImpl, logger }))
+  const runtime = options.credentialsRuntime
+  const fill = compose(routing(only), cacheMiddleware(only, { cache, logger }), s3Origin(only, { fetch: fetchImpl, logger, ...(runtime && { credentialsRuntime: runtime }) }))
+  // The listing signs like the object requests: the primary target's keys, or the bucket's current credentials.
+  const primary = bucket.s3.targets[0]!
+  const signer = targetSigner(primary, primary.credentials !== undefined ? bucketCredentials(bucket.s3, { bucket: bucket.name, logger, credentialsRuntime: runtime }) : undefined)
 
   let objects = 0
   let bytes = 0
@@ -92,7 +100,7 @@ export async function prewarmCache(config: YatagarasuConfig | ResolvedConfig, ca
     options.onProgress?.({ objects, bytes })
   }
 
-  for await (const page of listObjects(bucket.s3.targets[0]!, options.prefix ?? '', fetchImpl, signal)) {
+  for await (const page of listObjects(primary, options.prefix ?? '', fetchImpl, signal, signer)) {
     const keys = page.filter((object) => object.size <= maxItemSize && !object.key.endsWith('/')).map((object) => object.key)
     let next = 0
     await Promise.all(

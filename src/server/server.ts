@@ -25,6 +25,7 @@ import { lazyTransformer, type ImageTransformer } from '../images/transformer.js
 import { loadConfigFile, warningsOf, type LoadedConfig } from './config-file.js'
 import { createAuditOutput } from './audit-output.js'
 import { createReadiness, type Readiness } from './readiness.js'
+import type { CredentialsRuntime } from '../s3/credential-providers.js'
 import type { ServerSettings, SettingsOverrides } from './settings.js'
 import { VERSION } from './version.js'
 import { createSharedStores, type SharedStores } from './shared-stores.js'
@@ -136,6 +137,9 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
 
   const imageTransformer = lazyTransformer(loadSharpTransformer)
 
+  // The built-in s3.credentials providers read the process's environment and token files.
+  const credentialsRuntime: CredentialsRuntime = { env, readFile: (path) => readFile(path, 'utf8') }
+
   function build(loaded: LoadedConfig): Generation {
     const resolved = resolveConfig(loaded.config)
     const config = withDefaultTtl(loaded.config, first.settings.cache)
@@ -149,10 +153,9 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
       imageTransformer,
       ...(loaded.settings.auditLog.enabled && { audit: audit.log }),
       ...(tracing && { tracerProvider: tracing.tracerProvider }),
-      // The built-in s3.credentials providers read the process's environment and token files.
-      credentialsRuntime: { env, readFile: (path) => readFile(path, 'utf8') },
+      credentialsRuntime,
     })
-    const readiness = createReadiness(resolved.buckets, { fetch: nodeFetch, logger, credentialsRuntime: { env, readFile: (path) => readFile(path, 'utf8') } })
+    const readiness = createReadiness(resolved.buckets, { fetch: nodeFetch, logger, credentialsRuntime })
     return { loaded, config, resolved, handler, readiness }
   }
 
@@ -166,6 +169,7 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
         config: () => current.config,
         fetch: nodeFetch,
         logger,
+        credentialsRuntime,
         reload: () => running.reload(),
       })
     : undefined

@@ -11,7 +11,7 @@ import type { AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
-import { createYatagarasu } from '../../src/index.js'
+import { createCache, createYatagarasu, prewarmCache, silentLogger, type YatagarasuConfig } from '../../src/index.js'
 import { builtInProvider, type CredentialsRuntime } from '../../src/s3/credential-providers.js'
 import { startTestS3 } from '../support/test-s3.js'
 
@@ -299,6 +299,36 @@ describe('end to end: the proxy signs with refreshed credentials', () => {
       ])
       // The size check, the presigner and the object request share one set of credentials.
       expect(agent.seen).toHaveLength(1)
+    } finally {
+      await s3.close()
+    }
+  })
+
+  it('a prewarm lists and fetches with them too (ListObjectsV2 and the object GETs)', async () => {
+    const keys = { accessKeyId: 'ASIAPREWARM', secretAccessKey: 'secret-for-the-listing', sessionToken: 'session-for-the-listing' }
+    const s3 = await startTestS3({ buckets: [{ name: 'assets', region: 'us-east-1' }], credentials: keys })
+    try {
+      await Promise.all(['img/a.txt', 'img/b.txt'].map((key) => s3.put('assets', key, `object ${key}`)))
+      const agent = await endpoint((_seen, res) =>
+        json(res, 200, { AccessKeyId: keys.accessKeyId, SecretAccessKey: keys.secretAccessKey, Token: keys.sessionToken, Expiration: EXPIRATION }),
+      )
+      const config: YatagarasuConfig = {
+        buckets: [{ name: 'cdn', pathPrefix: '/cdn', s3: { bucket: 'assets', region: 'us-east-1', endpoint: s3.endpoint, credentials: { provider: 'container' } }, cache: { ttl: 600 } }],
+      }
+      const credentialsRuntime = { env: { AWS_CONTAINER_CREDENTIALS_FULL_URI: `${agent.url}/creds` } }
+      const cache = createCache()
+      const progress = await prewarmCache(config, cache, { bucket: 'cdn', prefix: 'img/', credentialsRuntime, logger: silentLogger })
+      expect(progress).toMatchObject({ objects: 2 })
+      expect(s3.requests.map((r) => [r.method, r.key ?? r.rawQuery.split('&')[0], r.signature, r.headers['x-amz-security-token']])).toEqual([
+        ['GET', 'list-type=2', 'valid', keys.sessionToken],
+        ['GET', 'img/a.txt', 'valid', keys.sessionToken],
+        ['GET', 'img/b.txt', 'valid', keys.sessionToken],
+      ])
+      // One fetch for the listing and the objects; the handler then serves what was prewarmed.
+      expect(agent.seen).toHaveLength(1)
+      const hit = await createYatagarasu(config, { cache, credentialsRuntime })(new Request('http://proxy.test/cdn/img/a.txt'))
+      expect(hit.headers.get('x-cache')).toBe('HIT')
+      expect(await hit.text()).toBe('object img/a.txt')
     } finally {
       await s3.close()
     }
