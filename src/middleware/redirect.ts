@@ -3,12 +3,11 @@ import type { ResolvedConfig, ResolvedS3Connection, YatagarasuConfig } from '../
 import { resolveConfig } from '../config/resolve.js'
 import type { Middleware, Next, RequestContext } from '../context.js'
 import type { Logger } from '../logging/logger.js'
-import { BadGatewayError } from '../errors.js'
 import { bucketCredentials } from '../s3/bucket-credentials.js'
 import type { CredentialsRuntime } from '../s3/credential-providers.js'
 import type { CredentialsSource } from '../s3/credentials.js'
 import { objectUrl, objectUrlBase } from '../s3/object-url.js'
-import type { FetchFunction } from '../s3/s3-client.js'
+import { forCurrentCredentials, type FetchFunction } from '../s3/s3-client.js'
 import { createS3Presigner, type S3Presigner } from '../s3/sigv4.js'
 import { createTargetPool, type TargetPool } from '../s3/target-pool.js'
 import { globalFetch, s3Error, type S3OriginOptions } from './s3-origin.js'
@@ -106,23 +105,5 @@ export function redirect(config: YatagarasuConfig | ResolvedConfig, options: Red
  * S3 stops honouring it when that session expires, even before `expiresSeconds`).
  */
 function targetPresigner(config: ResolvedS3Connection, credentials: CredentialsSource | undefined, now?: () => number): () => Promise<S3Presigner> {
-  if (credentials === undefined) {
-    const fixed = createS3Presigner(config, now)
-    return async () => fixed
-  }
-  let latest: { credentials: unknown; presign: S3Presigner } | undefined
-  return async () => {
-    let current
-    try {
-      current = await credentials.get()
-    } catch (error) {
-      // Logged where it failed (never with the keys); the client learns only that S3 is out of reach.
-      throw new BadGatewayError('The storage backend credentials are not available', { cause: error })
-    }
-    if (latest?.credentials !== current) {
-      const { accessKeyId: accessKey, secretAccessKey: secretKey, sessionToken } = current
-      latest = { credentials: current, presign: createS3Presigner({ region: config.region, accessKey, secretKey, sessionToken }, now) }
-    }
-    return latest.presign
-  }
+  return forCurrentCredentials(config, credentials, (keys) => createS3Presigner(keys, now))
 }

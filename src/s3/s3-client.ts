@@ -2,7 +2,7 @@ import type { ResolvedS3Connection } from '../config/types.js'
 import { BadGatewayError, ClientClosedRequestError, GatewayTimeoutError } from '../errors.js'
 import { objectUrl, objectUrlBase } from './object-url.js'
 import type { CredentialsSource } from './credentials.js'
-import { createS3Signer, type S3Signer } from './sigv4.js'
+import { createS3Signer, type S3Signer, type SigningCredentials } from './sigv4.js'
 
 export type FetchFunction = (input: string, init: RequestInit) => Promise<Response>
 
@@ -39,11 +39,24 @@ export interface S3ClientOptions {
  * logged where it happened, never with the keys).
  */
 export function targetSigner(config: ResolvedS3Connection, credentials?: CredentialsSource): () => Promise<S3Signer> {
+  return forCurrentCredentials(config, credentials, (keys) => createS3Signer(keys))
+}
+
+/**
+ * What `make` builds from a target's signing keys: its own (built once), or the current
+ * refreshing credentials (built again when they change). Shared by the signer and the
+ * redirect's presigner.
+ */
+export function forCurrentCredentials<T>(
+  config: ResolvedS3Connection,
+  credentials: CredentialsSource | undefined,
+  make: (keys: SigningCredentials) => T,
+): () => Promise<T> {
   if (credentials === undefined) {
-    const fixed = createS3Signer(config)
+    const fixed = make(config)
     return async () => fixed
   }
-  let latest: { credentials: unknown; sign: S3Signer } | undefined
+  let latest: { credentials: unknown; made: T } | undefined
   return async () => {
     let current
     try {
@@ -54,9 +67,9 @@ export function targetSigner(config: ResolvedS3Connection, credentials?: Credent
     }
     if (latest?.credentials !== current) {
       const { accessKeyId: accessKey, secretAccessKey: secretKey, sessionToken } = current
-      latest = { credentials: current, sign: createS3Signer({ region: config.region, accessKey, secretKey, sessionToken }) }
+      latest = { credentials: current, made: make({ region: config.region, accessKey, secretKey, sessionToken }) }
     }
-    return latest.sign
+    return latest.made
   }
 }
 
