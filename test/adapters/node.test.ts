@@ -85,6 +85,16 @@ function pauseAfterFirstBytes(url: string): Promise<{ res: http.IncomingMessage;
   })
 }
 
+/** Resumes a paused response and reads it to the end: the bytes read, and whether it completed. */
+function readRest(res: http.IncomingMessage): Promise<{ bytes: number; complete: boolean }> {
+  return new Promise((resolve) => {
+    let bytes = 0
+    res.on('data', (chunk: Buffer) => (bytes += chunk.length))
+    res.on('end', () => resolve({ bytes, complete: res.complete }))
+    res.resume()
+  })
+}
+
 /** A client that leaves (destroys its connection) as soon as the first body bytes arrive. */
 function leaveAfterFirstBytes(url: string): Promise<void> {
   return new Promise<void>((resolve) => {
@@ -266,16 +276,11 @@ describe('the Node adapter: responses', () => {
       return ok
     })
     const { res, first } = await pauseAfterFirstBytes(url)
-    let received = first
     // The client reads nothing more until the server had to wait for the socket.
     await waitFor(() => waitingForDrain, 'the server to wait for the paused client')
-    const complete = await new Promise<boolean>((resolve) => {
-      res.on('data', (chunk: Buffer) => (received += chunk.length))
-      res.on('end', () => resolve(res.complete))
-      res.resume()
-    })
-    expect(complete).toBe(true)
-    expect(received).toBe(total)
+    const rest = await readRest(res)
+    expect(rest.complete).toBe(true)
+    expect(first + rest.bytes).toBe(total)
     expect(state.pulled).toBe(total)
     expect(state.cancelled).toBe(false)
     // Socket and stream buffers hold a few MB when the socket is full; without
@@ -595,18 +600,13 @@ describe('the Node adapter: bodies with a push side (an S3 body through nodeFetc
     const state = fresh()
     const url = await start(async () => new Response(pushedBody(state, { total }), { headers: { 'Content-Length': String(total) } }))
     const { res, first } = await pauseAfterFirstBytes(url)
-    let received = first
     await waitFor(() => state.pauses > 0, 'the source to be paused by the full socket')
     const pushedWhilePaused = state.pushed
     // Socket buffers hold a few MB; without backpressure all 48 MB would be pushed.
     expect(pushedWhilePaused).toBeLessThan(16 * MB)
-    const complete = await new Promise<boolean>((resolve) => {
-      res.on('data', (chunk: Buffer) => (received += chunk.length))
-      res.on('end', () => resolve(res.complete))
-      res.resume()
-    })
-    expect(complete).toBe(true)
-    expect(received).toBe(total)
+    const rest = await readRest(res)
+    expect(rest.complete).toBe(true)
+    expect(first + rest.bytes).toBe(total)
     expect(state.pulled).toBe(0)
     expect(state.cancelled).toBe(false)
   })
